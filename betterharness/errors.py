@@ -1,0 +1,87 @@
+"""Errors a user can fix, printed without a traceback unless ``BH_DEBUG=1``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+
+class BHError(Exception):
+    """An error in user input: it names where, what, what is allowed and how to fix it.
+
+    Args:
+        problem: One sentence saying what is wrong.
+        file: The file the bad input came from, if any.
+        key: The dotted key (or case field) that holds the bad value.
+        value: The bad value itself.
+        allowed: The values that would have been accepted.
+        fix: The next step for the user.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        file: str | os.PathLike[str] | None = None,
+        key: str | None = None,
+        value: object = None,
+        allowed: Sequence[object] | str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.file = str(file) if file is not None else None
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        self.fix = fix
+
+    def render(self) -> str:
+        """The multi-line message shown to the user."""
+        lines = [f"error: {self.problem}"]
+        if self.file:
+            lines.append(f"  file:    {self.file}")
+        if self.key:
+            lines.append(f"  key:     {self.key}")
+        if self.value is not None:
+            lines.append(f"  value:   {self.value!r}")
+        if self.allowed:
+            allowed = self.allowed if isinstance(self.allowed, str) else ", ".join(map(str, self.allowed))
+            lines.append(f"  allowed: {allowed}")
+        if self.fix:
+            lines.append(f"  fix:     {self.fix}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class ConfigError(BHError):
+    """The composed Hydra config does not validate."""
+
+
+class CaseError(BHError):
+    """An eval case file is malformed or invalid."""
+
+
+class TemplateError(BHError):
+    """A harness template does not render."""
+
+
+class ModelCallError(BHError):
+    """A model call failed for a reason retries cannot fix."""
+
+
+def debug_enabled() -> bool:
+    """True when the user asked for tracebacks (``BH_DEBUG=1`` or ``HYDRA_FULL_ERROR=1``)."""
+    return os.environ.get("BH_DEBUG", "") not in ("", "0") or os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def exit_with(error: BHError, code: int = 2) -> None:
+    """Print ``error`` to stderr and exit; re-raise instead when debugging."""
+    if debug_enabled():
+        raise error
+    print(error.render(), file=sys.stderr)
+    print("  (set BH_DEBUG=1 to see a traceback)", file=sys.stderr)
+    raise SystemExit(code)

@@ -1,0 +1,145 @@
+"""Eval case files -> validated EvalCase list, filtered by tags, tiers, ids and status."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from betterharness.config.schema import EvalsConfig
+from betterharness.errors import CaseError, ConfigError
+from betterharness.evals.case import EvalCase
+from betterharness.evals.yaml_lines import line_of, load_with_nodes
+from betterharness.paths import evals_dir
+
+
+def _located(path: Path, line: int | None) -> str:
+    return f"{path}:{line}" if line else str(path)
+
+
+def load_case_file(path: Path) -> EvalCase:
+    """Load and validate one case file; raise CaseError naming the file, line, key and fix."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data, node = load_with_nodes(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise CaseError(
+            f"malformed YAML: {getattr(exc, 'problem', None) or exc}",
+            file=_located(path, line),
+            fix="fix the YAML syntax at that line (indentation, a missing colon or quote)",
+        ) from None
+    except OSError as exc:
+        raise CaseError(f"cannot read case file: {exc.strerror}", file=path) from None
+    if not isinstance(data, dict):
+        raise CaseError("a case file holds one mapping (id, description, tags, ...)", file=path,
+                        fix="see evals/schema.json for the fields")
+    try:
+        return EvalCase.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        key = ".".join(map(str, loc)) or "(top level)"
+        allowed = None
+        if error["type"] == "extra_forbidden":
+            allowed = "see evals/schema.json"
+        elif error.get("ctx", {}).get("expected"):
+            allowed = error["ctx"]["expected"]
+        raise CaseError(
+            f"invalid case: {error['msg']}",
+            file=_located(path, line_of(node, loc)),
+            key=key,
+            value=error.get("input") if not isinstance(error.get("input"), dict | list) else None,
+            allowed=allowed,
+            fix="edit the case file; `python -m betterharness.catalog` validates every case",
+        ) from None
+
+
+@dataclass
+class CaseSet:
+    """The cases that loaded, and the errors of the files that did not (they never stop a run)."""
+
+    cases: list[EvalCase] = field(default_factory=list)
+    errors: list[CaseError] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+    """Case id -> the file it came from."""
+
+    def tags(self) -> list[str]:
+        """Every tag used by the loaded cases."""
+        return sorted({tag for case in self.cases for tag in case.tags})
+
+
+def case_root(config: EvalsConfig) -> Path:
+    """The directory the config's case globs are relative to."""
+    return Path(config.root).expanduser() if config.root else evals_dir()
+
+
+def load_all(root: Path, patterns: list[str] | None = None) -> CaseSet:
+    """Load every case file under ``root``; invalid files and duplicate ids become errors."""
+    found: dict[Path, None] = {}
+    for pattern in patterns or ["**/*.yaml"]:
+        for path in sorted(root.glob(pattern)):
+            if path.is_file() and path.suffix in (".yaml", ".yml"):
+                found[path] = None
+    result = CaseSet()
+    for path in found:
+        try:
+            case = load_case_file(path)
+        except CaseError as exc:
+            result.errors.append(exc)
+            continue
+        if case.id in result.files:
+            result.errors.append(
+                CaseError(
+                    f"duplicate case id {case.id!r}", file=path, key="id", value=case.id,
+                    fix=f"ids are unique across the suite; {result.files[case.id]} already uses it",
+                )
+            )
+            continue
+        result.files[case.id] = path
+        result.cases.append(case)
+    return result
+
+
+def select(cases: CaseSet, config: EvalsConfig) -> CaseSet:
+    """Filter by status, tags, tiers, ids and the per-tag limit; an unknown tag is a ConfigError."""
+    known = set(cases.tags())
+    for key, tags in (("evals.include_tags", config.include_tags), ("evals.exclude_tags", config.exclude_tags)):
+        unknown = [t for t in tags if t not in known]
+        if unknown:
+            raise ConfigError(
+                f"unknown tag {unknown[0]!r}: no case under {case_root(config)} has it",
+                key=key, value=unknown[0], allowed=sorted(known),
+                fix=f"pick a tag that exists, e.g. {key}=[{sorted(known)[0] if known else 'tool_use'}]",
+            )
+    kept: list[EvalCase] = []
+    per_tag: dict[str, int] = defaultdict(int)
+    for case in sorted(cases.cases, key=lambda c: c.id):
+        if case.status not in config.include_status or case.tier not in config.tiers:
+            continue
+        if config.include_tags and not set(case.tags) & set(config.include_tags):
+            continue
+        if set(case.tags) & set(config.exclude_tags):
+            continue
+        if config.ids and not any(fnmatch.fnmatchcase(case.id, p) for p in config.ids):
+            continue
+        if config.limit is not None:
+            if per_tag[case.category] >= config.limit:
+                continue
+            per_tag[case.category] += 1
+        kept.append(case)
+    return CaseSet(cases=kept, errors=cases.errors, files={c.id: cases.files[c.id] for c in kept})
+
+
+def load_cases(config: EvalsConfig) -> CaseSet:
+    """Load the suite the config points at and keep the selected cases."""
+    root = case_root(config)
+    if not root.is_dir():
+        raise ConfigError(f"eval directory {root} does not exist", key="evals.root", value=config.root,
+                          fix="point evals.root at a folder of case YAML files, or null for the shipped suite")
+    return select(load_all(root, config.files), config)

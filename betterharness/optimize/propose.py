@@ -1,0 +1,152 @@
+"""The proposer: current surfaces + diagnosis + history -> one targeted, checked harness edit."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from betterharness.errors import BHError
+from betterharness.evals.case import EvalCase
+from betterharness.harness.templates import SYSTEM_PROMPT, TOOL_PREFIX, Harness, render_text
+from betterharness.models.client import ModelClient
+from betterharness.optimize.diagnose import Diagnosis
+from betterharness.optimize.leakage import leaks
+from betterharness.trace import Usage
+
+
+class Edit(BaseModel):
+    """One edit of one surface's template text."""
+
+    surface: str = Field(description="system_prompt, or tool:<name> for a tool description.")
+    op: Literal["replace", "insert_after", "append", "rewrite"] = "append"
+    find: str | None = Field(default=None, description="Exact text to replace or insert after.")
+    text: str = Field(description="The new text.")
+
+
+class Proposal(BaseModel):
+    """The proposer's structured answer: one change (optionally a prompt + tool description together)."""
+
+    edit: Edit
+    also: Edit | None = Field(default=None, description="A second surface changed as part of the same change.")
+    rationale: str = ""
+    targets: list[str] = Field(default_factory=list, description="Failure clusters (tag/signature) targeted.")
+
+
+class HistoryItem(BaseModel):
+    """What the proposer is told about an earlier iteration."""
+
+    iteration: int
+    summary: str
+    outcome: str
+    regressions: list[str] = Field(default_factory=list)
+
+
+class Rejected(BHError):
+    """A proposal that cannot become a candidate (no JSON, bad edit, does not render, leaks)."""
+
+
+PROPOSAL_SCHEMA: dict[str, Any] = {
+    "type": "json_schema",
+    "json_schema": {"name": "proposal", "schema": {
+        "type": "object",
+        "properties": {
+            "edit": {"type": "object", "properties": {
+                "surface": {"type": "string"}, "op": {"enum": ["replace", "insert_after", "append", "rewrite"]},
+                "find": {"type": ["string", "null"]}, "text": {"type": "string"}},
+                "required": ["surface", "op", "text"]},
+            "rationale": {"type": "string"},
+            "targets": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["edit", "rationale"],
+    }},
+}
+
+
+def apply_edit(source: str, edit: Edit) -> str:
+    """The template source after ``edit``; raises Rejected when the edit cannot apply cleanly."""
+    if edit.op == "rewrite":
+        return edit.text
+    if edit.op == "append":
+        return source.rstrip("\n") + "\n\n" + edit.text.strip("\n") + "\n"
+    if not edit.find:
+        raise Rejected(f"a {edit.op} edit needs `find`: the exact text to {edit.op.replace('_', ' ')}")
+    count = source.count(edit.find)
+    if count != 1:
+        raise Rejected(f"`find` must occur exactly once in {edit.surface}, it occurs {count} times",
+                       value=edit.find[:80])
+    if edit.op == "replace":
+        return source.replace(edit.find, edit.text)
+    return source.replace(edit.find, edit.find + edit.text)
+
+
+def parse_proposal(text: str) -> Proposal:
+    """Read the first JSON object in ``text`` as a Proposal (tolerates code fences and chatter)."""
+    candidates = re.findall(r"```(?:json)?\s*(\{.*?\})\s*```", text, flags=re.S)
+    start = text.find("{")
+    if start >= 0:
+        candidates.append(text[start: text.rfind("}") + 1])
+    for candidate in candidates:
+        try:
+            data = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and "surface" in data and "edit" not in data:
+            data = {"edit": {k: data.pop(k) for k in ("surface", "op", "find", "text") if k in data}, **data}
+        try:
+            return Proposal.model_validate(data)
+        except ValidationError as exc:
+            raise Rejected(f"the proposal does not match the expected form: {exc.errors()[0]['msg']}",
+                           key=".".join(map(str, exc.errors()[0]["loc"]))) from None
+    raise Rejected("the proposer's answer holds no JSON proposal", value=text[:200])
+
+
+def candidate_from(incumbent: Harness, proposal: Proposal, opt_cases: Sequence[EvalCase],
+                   together: Sequence[Sequence[str]] = ()) -> Harness:
+    """Apply a proposal to the incumbent; enforce one change, rendering and the leakage check."""
+    edits = [proposal.edit, *([proposal.also] if proposal.also else [])]
+    surfaces = [e.surface for e in edits]
+    for surface in surfaces:
+        if surface not in incumbent.sources:
+            raise Rejected(f"unknown surface {surface!r}", allowed=sorted(incumbent.sources))
+    if len(edits) == 2:
+        pair = set(surfaces)
+        prompt_and_tool = SYSTEM_PROMPT in pair and any(s.startswith(TOOL_PREFIX) for s in pair) and len(pair) == 2
+        if not prompt_and_tool and not any(pair <= set(group) for group in together):
+            raise Rejected("one change per iteration: two surfaces may change together only when they are the "
+                           "system prompt and one tool description, or a group in optimizer.surfaces_together",
+                           value=surfaces)
+    candidate = incumbent
+    for edit in edits:
+        old = candidate.sources[edit.surface]
+        new = apply_edit(old, edit)
+        if new == old:
+            raise Rejected(f"the edit leaves {edit.surface} unchanged")
+        leaked = leaks(old, new, opt_cases)
+        if leaked:
+            raise Rejected("the edit copies literals from optimization cases (leakage)", value=leaked[:5],
+                           fix="state a general rule instead of case-specific ids, answers or values")
+        candidate = candidate.with_source(edit.surface, new)
+    candidate = candidate.model_copy(update={"parent": incumbent.hash})
+    candidate.check()
+    return candidate
+
+
+def render_prompt(template: Path, incumbent: Harness, diagnosis: Diagnosis, history: Sequence[HistoryItem],
+                  rules: dict[str, Any]) -> str:
+    """The proposer prompt from the user-editable Jinja template."""
+    return render_text(template.read_text(encoding="utf-8"), {
+        "surfaces": incumbent.sources, "diagnosis": diagnosis.model_dump(), "history": [h.model_dump() for h in history],
+        "rules": rules,
+    }, origin=str(template))
+
+
+async def ask(client: ModelClient, prompt: str, rollout: str) -> tuple[str, Usage]:
+    """Call the proposer model with a JSON-schema response format where the provider supports it."""
+    completion = await client.complete([{"role": "user", "content": prompt}], rollout=rollout,
+                                       response_format=PROPOSAL_SCHEMA)
+    return completion.content or "", completion.usage

@@ -1,0 +1,66 @@
+"""The optimizer's persisted state: iterations, decisions, the incumbent and what is pending review."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from betterharness.optimize.gate import GateResult
+from betterharness.optimize.propose import Proposal
+from betterharness.store import write_json
+
+Outcome = Literal["accepted", "rejected", "gate_failed", "no_candidate", "pending_review"]
+
+
+class Decision(BaseModel):
+    """A review decision on a gated proposal: who decided, what, and why."""
+
+    verdict: Literal["approve", "reject", "edit"]
+    reason: str
+    by: str = Field(description="policy:<name> or human:<user>")
+    at: str
+    edited_sources: dict[str, str] | None = None
+
+
+class Iteration(BaseModel):
+    """Everything one iteration produced."""
+
+    index: int
+    incumbent: str
+    proposal: Proposal | None = None
+    candidate: str | None = None
+    rejection: str | None = Field(default=None, description="Why the proposal could not become a candidate.")
+    gate: GateResult | None = None
+    decision: Decision | None = None
+    outcome: Outcome = "no_candidate"
+
+
+class OptimizeState(BaseModel):
+    """The whole optimize run so far; saved after every step so the same command resumes it."""
+
+    baseline: str
+    incumbent: str
+    iterations: list[Iteration] = Field(default_factory=list)
+    status: Literal["running", "waiting_for_review", "complete"] = "running"
+    stop_reason: str | None = None
+    proposer_cost_usd: float = 0.0
+    holdout_consultations: int = Field(default=0, description="How often the holdout gated a candidate.")
+
+    @classmethod
+    def load(cls, path: Path) -> OptimizeState | None:
+        """The saved state, or None when the run has not started."""
+        if not path.exists():
+            return None
+        return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+    def save(self, path: Path) -> None:
+        """Persist atomically."""
+        write_json(path, self)
+
+    @property
+    def pending(self) -> Iteration | None:
+        """The iteration waiting for a review decision, if any."""
+        return next((it for it in self.iterations if it.outcome == "pending_review"), None)

@@ -1,0 +1,34 @@
+"""Where the shipped config, harness templates and eval cases live (checkout or installed wheel)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _first_existing(*candidates: Path) -> Path:
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    return candidates[0]
+
+
+def conf_dir() -> Path:
+    """The Hydra config directory: the checkout's ``conf/`` first, else the copy inside the wheel."""
+    return _first_existing(PACKAGE_DIR.parent / "conf", PACKAGE_DIR / "conf")
+
+
+def templates_dir() -> Path:
+    """The directory holding harness template sets (``harness_templates/<set>/``)."""
+    return _first_existing(PACKAGE_DIR.parent / "harness_templates", PACKAGE_DIR / "harness_templates")
+
+
+def evals_dir() -> Path:
+    """The directory holding the shipped eval cases (``evals/<category>/*.yaml``)."""
+    return _first_existing(PACKAGE_DIR.parent / "evals", PACKAGE_DIR / "evals_data")
+
+
+def prompts_dir() -> Path:
+    """The directory of user-editable prompt templates (judge, simulated user, proposer)."""
+    return _first_existing(PACKAGE_DIR.parent / "prompts", PACKAGE_DIR / "prompts")

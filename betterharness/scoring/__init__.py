@@ -1,0 +1,1 @@
+"""Scoring: success assertions, the LLM judge, per-rollout metrics and their aggregation."""

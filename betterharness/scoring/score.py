@@ -1,0 +1,41 @@
+"""The score of one rollout: assertion verdicts and the five metrics of DESIGN.md."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from betterharness.scoring.registry import Verdict
+
+
+class Score(BaseModel):
+    """One rollout's verdicts and metrics; ratios are None when the case declares no ideal for them."""
+
+    case_id: str
+    epoch: int = 0
+    tags: list[str]
+    tier: str
+    model: str
+    harness_hash: str
+    correctness: float = Field(description="1.0 if every success assertion holds, else 0.0.")
+    verdicts: list[Verdict] = Field(default_factory=list)
+    steps: int = 0
+    tool_calls: int = 0
+    wall_s: float = 0.0
+    ideal_steps: int | None = None
+    ideal_tool_calls: int | None = None
+    ideal_latency_s: float | None = None
+    step_ratio: float | None = None
+    tool_call_ratio: float | None = None
+    latency_ratio: float | None = None
+    solve_rate: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cost_usd: float | None = None
+    error: str | None = None
+    stop_reason: str = "final"
+
+    @property
+    def passed(self) -> bool:
+        """True when the rollout is correct."""
+        return self.correctness >= 1.0

@@ -1,0 +1,91 @@
+"""Every option of every config group composes and validates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from betterharness.config.identity import config_hash, register_resolvers
+from betterharness.config.load import GROUPS, validate_config
+from betterharness.errors import ConfigError
+from betterharness.paths import conf_dir
+
+register_resolvers()
+
+
+def _options() -> list[tuple[str, str]]:
+    pairs = []
+    for group in [*GROUPS, "experiment"]:
+        folder = conf_dir() / group
+        pairs += [(group, p.stem) for p in sorted(folder.glob("*.yaml"))]
+    return pairs
+
+
+def _compose(overrides: list[str]) -> dict:
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
+        cfg = compose("config", overrides=overrides)
+    container = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(container, dict)
+    return container
+
+
+@pytest.mark.parametrize(("group", "option"), _options())
+def test_every_option_composes(group: str, option: str) -> None:
+    config = validate_config(_compose([f"{group}={option}"]))
+    if group == "model":
+        assert config.model.id
+    if group == "evals" and option not in ("all", "smoke"):
+        assert config.evals.include_tags == [option]
+
+
+def test_every_group_has_options() -> None:
+    for group in GROUPS:
+        assert list((conf_dir() / group).glob("*.yaml")), group
+
+
+def test_default_model_is_local() -> None:
+    assert validate_config(_compose([])).model.id.startswith("local/")
+
+
+def test_runtime_does_not_change_hash() -> None:
+    base = _compose(["model=scripted"])
+    assert config_hash(base) == config_hash(_compose(["model=scripted", "runtime=ci", "runtime.concurrency=3"]))
+    assert config_hash(base) != config_hash(_compose(["model=scripted", "epochs=2"]))
+    assert config_hash(base) != config_hash(_compose(["model=gpt"]))
+
+
+def test_hash_covers_case_files(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("id: x\n")
+    base = _compose(["model=scripted", f"evals.root={tmp_path}"])
+    first = config_hash(base)
+    (tmp_path / "a.yaml").write_text("id: y\n")
+    assert config_hash(base) != first
+
+
+def test_bad_value_names_file_key_and_allowed() -> None:
+    container = _compose(["model=scripted", "review.mode=sometimes"])
+    with pytest.raises(ConfigError) as info:
+        validate_config(container, {"review": "auto"}, ["review.mode=sometimes"])
+    error = info.value
+    assert error.key == "review.mode"
+    assert error.value == "sometimes"
+    assert "'auto'" in str(error.allowed) and "'interactive'" in str(error.allowed)
+    assert "command line" in str(error.file)
+
+
+def test_unknown_key_suggests_the_close_one() -> None:
+    container = _compose(["model=scripted", "+runtime.concurency=3"])
+    with pytest.raises(ConfigError) as info:
+        validate_config(container, {"runtime": "default"}, [])
+    assert info.value.key == "runtime.concurency"
+    assert "runtime.concurrency" in str(info.value.fix)
+    assert str(info.value.file).endswith("runtime/default.yaml")
+
+
+def test_split_ratios_must_sum_to_one() -> None:
+    with pytest.raises(ConfigError) as info:
+        validate_config(_compose(["model=scripted", "split.holdout=0.7"]))
+    assert "1.0" in info.value.problem
