@@ -10,11 +10,15 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jsonschema
+import yaml
+from pydantic import ValidationError
 
 from betterharness.evals.case import TAG_PATTERN, EvalCase, slug
 from betterharness.evals.transcripts import Observation, observations_from_messages, text_of
@@ -154,9 +158,7 @@ def _environment(rollout: Rollout) -> tuple[dict[str, Any], str]:
     tools = [mock_tool(n, rollout.observations, rollout.schemas.get(n), origin)
              for n in names if n not in served and _TOOL_NAME.match(n)]
     env: dict[str, Any] = {"files": rollout.files, "memory": rollout.memory, "toolsets": toolsets, "tools": tools}
-    note = "environment: rebuilt from observed tool calls" + (
-        f"; files/memory: {rollout.source} state" if rollout.files or rollout.memory else "")
-    return {k: v for k, v in env.items() if v}, note
+    return {k: v for k, v in env.items() if v}, "environment: rebuilt from observed tool calls"
 
 
 def draft_case(rollout: Rollout) -> dict[str, Any] | None:
@@ -244,3 +246,68 @@ class Deduplicator:
         """Remember a drafted case so later drafts in the same import are checked against it."""
         self.digests[data["provenance"]["digest"]] = data["id"]
         self.texts.append((user_text(data), data["id"]))
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block YAML; short flat collections inline, multi-line strings as literal blocks."""
+
+
+def _inline(items: list[Any]) -> bool:
+    scalars = all(not isinstance(i, dict | list) and "\n" not in str(i) for i in items)
+    return scalars and len(json.dumps(items, ensure_ascii=False, default=str)) <= 70
+
+
+_Dumper.add_representer(str, lambda d, s: d.represent_scalar(
+    "tag:yaml.org,2002:str", s, style="|" if "\n" in s else None))
+_Dumper.add_representer(dict, lambda d, v: d.represent_mapping(
+    "tag:yaml.org,2002:map", v, flow_style=_inline([*v, *v.values()])))
+_Dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=_inline(v)))
+
+
+def case_yaml(data: dict[str, Any], schema_ref: str) -> str:
+    """The text of a case file: the editor schema line, then ``data`` as block YAML in field order."""
+    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
+    return f"# yaml-language-server: $schema={schema_ref}\n{body}"
+
+
+@dataclass
+class MineResult:
+    """What an import did: files written, duplicates skipped (with the reason), rollouts not mined."""
+
+    drafted: list[Path] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    """(source ref, why it duplicates a known case)."""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(source ref, why it was not mined: it passed, had no user turn, or its draft did not validate)."""
+
+
+def mine(rollouts: list[Rollout], dest: Path, known: list[EvalCase], schema: Path,
+         dry_run: bool = False) -> MineResult:
+    """Draft a case per failed or corrected rollout, skip duplicates, validate and write the rest to ``dest``."""
+    result = MineResult()
+    dedup = Deduplicator(known)
+    schema_ref = Path(os.path.relpath(schema, dest)).as_posix()
+    for rollout in rollouts:
+        data = draft_case(rollout)
+        if data is None:
+            why = "no user turn" if cut_point(rollout.messages) is None else "passing, no user correction"
+            result.skipped.append((rollout.ref, why))
+            continue
+        reason = dedup.check(data)
+        if reason is not None:
+            result.duplicates.append((rollout.ref, reason))
+            continue
+        try:
+            EvalCase.model_validate(data)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(map(str, error["loc"]))
+            result.skipped.append((rollout.ref, f"draft did not validate: {where}: {error['msg']}"))
+            continue
+        dedup.add(data)
+        path = dest / f"{data['id']}.yaml"
+        if not dry_run:
+            dest.mkdir(parents=True, exist_ok=True)
+            path.write_text(case_yaml(data, schema_ref), encoding="utf-8")
+        result.drafted.append(path)
+    return result

@@ -1,0 +1,178 @@
+"""Shared by every importer: acceptable-list helpers, validation, stable YAML writing and dedup by digest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from betterharness.errors import CaseError
+from betterharness.evals.case import EvalCase
+
+NEUTRAL_RESULT: dict[str, Any] = {"status": "ok"}
+"""What an imported mock tool returns when nothing more specific was recorded."""
+
+OPTIONAL = ""
+"""BFCL's marker in an acceptable list: the argument may be omitted."""
+
+SCHEMA_SEARCH_DEPTH = 3
+
+
+# --- acceptable-list form ---------------------------------------------------------------------------
+
+
+def literal(spec_value: Any) -> Any:
+    """A concrete value from an acceptable value: nested acceptable-list dicts take their first choices."""
+    if isinstance(spec_value, dict) and all(isinstance(v, list) for v in spec_value.values()):
+        return {k: first_value(v) for k, v in spec_value.items() if OPTIONAL not in v and v}
+    if isinstance(spec_value, list):
+        return [literal(item) for item in spec_value]
+    return spec_value
+
+
+def first_value(acceptable: list[Any]) -> Any:
+    """The first acceptable value that is not the optional marker, made concrete."""
+    return literal(next(a for a in acceptable if a != OPTIONAL))
+
+
+def to_spec(value: Any) -> Any:
+    """A literal value in acceptable-list form (dicts become ``{key: [value]}``), so it matches itself."""
+    if isinstance(value, dict):
+        return {k: [to_spec(v)] for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_spec(item) for item in value]
+    return value
+
+
+def ideal_arguments(spec: dict[str, list[Any]]) -> dict[str, Any]:
+    """Arguments for the ideal trajectory: the first acceptable value of each non-optional argument."""
+    return {name: first_value(values) for name, values in spec.items() if OPTIONAL not in values and values}
+
+
+# --- digests, paths, YAML ---------------------------------------------------------------------------
+
+
+def digest(record: Any) -> str:
+    """``sha256:<hex>`` of the record as canonical JSON (sorted keys, no spaces)."""
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def schema_ref(case_path: Path, dest: Path) -> str:
+    """The relative path from ``case_path`` to ``schema.json``: found in ``dest`` or just above, else assumed
+    to sit in ``dest``'s parent (the suite root, when ``dest`` is ``evals/imported``)."""
+    root = dest.resolve().parent
+    for candidate in [dest.resolve(), *dest.resolve().parents][:SCHEMA_SEARCH_DEPTH]:
+        if (candidate / "schema.json").is_file():
+            root = candidate
+            break
+    return Path(os.path.relpath(root / "schema.json", case_path.resolve().parent)).as_posix()
+
+
+class _CaseDumper(yaml.SafeDumper):
+    """A SafeDumper that indents lists under keys and writes lists of scalars on one line."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        """Indent block sequences under their key, as hand-written cases do."""
+        super().increase_indent(flow, False)
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flat = all(not isinstance(item, dict | list) for item in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_CaseDumper.add_representer(list, _represent_list)
+_CaseDumper.add_representer(str, _represent_str)
+
+
+def render_yaml(data: dict[str, Any], schema: str) -> str:
+    """The case file's text: the schema comment line, then the case in its given key order."""
+    body = yaml.dump(data, Dumper=_CaseDumper, sort_keys=False, allow_unicode=True, width=110)
+    return f"# yaml-language-server: $schema={schema}\n{body}"
+
+
+def validate_case(
+    data: dict[str, Any], *, where: str, key_of: Callable[[Sequence[Any]], str] | None = None
+) -> EvalCase:
+    """``EvalCase.model_validate(data)``, or a CaseError naming the source (``where``) and the field."""
+    try:
+        return EvalCase.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        value = error.get("input")
+        raise CaseError(
+            f"the imported case is invalid: {error['msg']}",
+            file=where,
+            key=key_of(loc) if key_of else ".".join(map(str, loc)),
+            value=None if isinstance(value, dict | list) else value,
+            fix="correct that field of the source record and import again",
+        ) from None
+
+
+# --- writing with dedup -----------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What one import did: the case files created, updated (source changed) and left unchanged."""
+
+    created: list[Path] = field(default_factory=list)
+    updated: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+
+    def add(self, other: ImportReport) -> None:
+        """Add ``other``'s files into this report."""
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+    @property
+    def total(self) -> int:
+        """How many cases the import produced."""
+        return len(self.created) + len(self.updated) + len(self.unchanged)
+
+    def summary(self) -> str:
+        """``N created, N updated, N unchanged``."""
+        return f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
+
+
+def _existing_digest(path: Path) -> str | None:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    provenance = data.get("provenance") if isinstance(data, dict) else None
+    return provenance.get("digest") if isinstance(provenance, dict) else None
+
+
+def write_case(data: dict[str, Any], path: Path, dest: Path, report: ImportReport, force: bool = False) -> None:
+    """Write the (already validated) case to ``path`` unless a file with the same source digest is there.
+
+    A file whose digest matches is left alone, so hand edits to imported cases (say, a status change)
+    survive re-imports; ``force`` rewrites it anyway.
+    """
+    exists = path.is_file()
+    if exists and not force and _existing_digest(path) == data["provenance"]["digest"]:
+        report.unchanged.append(path)
+        return
+    text = render_yaml(data, schema_ref(path, dest))
+    if exists and path.read_text(encoding="utf-8") == text:
+        report.unchanged.append(path)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    (report.updated if exists else report.created).append(path)

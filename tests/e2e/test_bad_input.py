@@ -1,0 +1,72 @@
+"""Bad input: a clear error (file, key, value, allowed, fix), no traceback, no misleading output left."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.conftest import bh
+
+
+def _runs(outputs: Path) -> list[Path]:
+    return [p for p in outputs.iterdir() if p.is_dir()] if outputs.exists() else []
+
+
+def test_unknown_key(tmp_path: Path, suite: Path) -> None:
+    outputs = tmp_path / "out"
+    result = bh("model=scripted", f"evals.root={suite}", f"runtime.outputs={outputs}", "+runtime.concurency=2")
+    assert result.returncode == 2
+    assert "unknown config key `runtime.concurency`" in result.stderr
+    assert "did you mean `runtime.concurrency`" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _runs(outputs) == []
+
+
+def test_bad_value_names_source_and_allowed(tmp_path: Path, suite: Path) -> None:
+    outputs = tmp_path / "out"
+    result = bh("model=scripted", f"evals.root={suite}", f"runtime.outputs={outputs}", "review.mode=sometimes")
+    assert result.returncode == 2
+    assert "key:     review.mode" in result.stderr and "'sometimes'" in result.stderr
+    assert "'auto'" in result.stderr and "the command line (review.mode=sometimes)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _runs(outputs) == []
+
+
+def test_unknown_tag(tmp_path: Path, suite: Path) -> None:
+    outputs = tmp_path / "out"
+    result = bh("model=scripted", f"evals.root={suite}", f"runtime.outputs={outputs}", "evals.include_tags=[nope]")
+    assert result.returncode == 2
+    assert "unknown tag 'nope'" in result.stderr and "tool_use" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _runs(outputs) == []
+
+
+def test_bad_group_option(tmp_path: Path) -> None:
+    outputs = tmp_path / "out"
+    result = bh("model=sonet", f"runtime.outputs={outputs}")
+    assert result.returncode == 1
+    assert "Could not find 'model/sonet'" in result.stderr and "sonnet" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _runs(outputs) == []
+
+
+def test_malformed_case_is_skipped_with_a_clear_warning(tmp_path: Path, suite: Path) -> None:
+    (suite / "tool_use" / "broken.yaml").write_text("id: broken\ndescription: [oops\n")
+    outputs = tmp_path / "out"
+    result = bh("model=scripted", "roles=scripted", f"evals.root={suite}", f"runtime.outputs={outputs}")
+    assert result.returncode == 0, result.stderr
+    assert "skipped case file" in result.stderr and "broken.yaml:" in result.stderr
+    run = _runs(outputs)[0]
+    report = (run / "report.md").read_text()
+    assert "## Invalid case files (skipped)" in report and "broken.yaml" in report
+    assert "correctness 1.00 over 3 cases" in result.stdout
+
+
+def test_debug_switch_shows_traceback(tmp_path: Path, suite: Path) -> None:
+    import os
+
+    os.environ["BH_DEBUG"] = "1"
+    try:
+        result = bh("model=scripted", f"evals.root={suite}", f"runtime.outputs={tmp_path}", "review.mode=x")
+    finally:
+        del os.environ["BH_DEBUG"]
+    assert result.returncode != 0 and "Traceback" in result.stderr

@@ -1,0 +1,82 @@
+"""End to end through ``python -m betterharness`` with the scripted model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.e2e.conftest import bh
+
+
+def _only_run(outputs: Path) -> Path:
+    runs = [p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith("_")]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def test_run_writes_everything_and_resumes(tmp_path: Path, suite: Path) -> None:
+    outputs = tmp_path / "out"
+    args = ["model=scripted", "roles=scripted", f"evals.root={suite}", "evals=all", f"runtime.outputs={outputs}"]
+    first = bh(*args)
+    assert first.returncode == 0, first.stderr
+    run = _only_run(outputs)
+    for name in ("config.yaml", "experiment.json", "traces.jsonl", "scores.jsonl", "metrics.json", "report.md"):
+        assert (run / name).is_file(), name
+    record = json.loads((run / "experiment.json").read_text())
+    assert record["hash"] == run.name and record["status"] == "complete"
+    assert record["packages"]["hydra-core"] and record["ended_at"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["overall"]["correctness"] == 1.0 and metrics["overall"]["cases"] == 3
+    assert set(metrics["per_tag"]) == {"tool_use", "file_operations", "followup_quality"}
+    assert len((run / "traces.jsonl").read_text().splitlines()) == 3
+    report = (run / "report.md").read_text()
+    assert "## Per tag" in report and "| tool_use | 1 | 1 | 1.00" in report
+
+    # runtime settings don't change identity: same folder, nothing re-run
+    again = bh(*args, "runtime.concurrency=1", "runtime.progress=false")
+    assert again.returncode == 0, again.stderr
+    assert _only_run(outputs) == run
+    assert len((run / "traces.jsonl").read_text().splitlines()) == 3
+    assert json.loads((run / "experiment.json").read_text())["reused"] == 3
+
+
+def test_interrupted_run_resumes_only_the_missing(tmp_path: Path, suite: Path) -> None:
+    outputs = tmp_path / "out"
+    args = ["model=scripted", "roles=scripted", f"evals.root={suite}", "evals=all", f"runtime.outputs={outputs}",
+            "epochs=2"]
+    assert bh(*args).returncode == 0
+    run = _only_run(outputs)
+    scores = (run / "scores.jsonl").read_text().splitlines()
+    assert len(scores) == 6
+    (run / "scores.jsonl").write_text("\n".join(scores[:4]) + "\n" + scores[4][:30])  # torn last line
+    assert bh(*args).returncode == 0
+    record = json.loads((run / "experiment.json").read_text())
+    assert (record["ran"], record["reused"]) == (2, 4)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["overall"]["rollouts"] == 6 and metrics["overall"]["pass_hat_k"] == 1.0
+
+
+def test_failing_case_scores_zero_without_stopping(tmp_path: Path, suite: Path) -> None:
+    case = suite / "tool_use" / "tool_use_weather_single_call.yaml"
+    text = case.read_text().replace('content: "It\'s 14°C with light rain in Paris."', "content: No idea.")
+    case.write_text(text)
+    outputs = tmp_path / "out"
+    result = bh("model=scripted", "roles=scripted", f"evals.root={suite}", f"runtime.outputs={outputs}")
+    assert result.returncode == 0, result.stderr
+    run = _only_run(outputs)
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["per_tag"]["tool_use"]["correctness"] == 0.0
+    assert metrics["per_tag"]["file_operations"]["correctness"] == 1.0
+    assert "`tool_use_weather_single_call`" in (run / "report.md").read_text()
+
+
+def test_unplanned_request_fails_loudly(tmp_path: Path, suite: Path) -> None:
+    case = suite / "tool_use" / "tool_use_weather_single_call.yaml"
+    lines = case.read_text().splitlines()
+    case.write_text("\n".join(lines[: lines.index("  trajectory:")]).replace("steps: 2", "steps: 1")
+                    .replace("tool_calls: 1", "tool_calls: 0") + "\n")
+    outputs = tmp_path / "out"
+    assert bh("model=scripted", "roles=scripted", f"evals.root={suite}", f"runtime.outputs={outputs}").returncode == 0
+    scores = [json.loads(x) for x in (_only_run(outputs) / "scores.jsonl").read_text().splitlines()]
+    failed = next(s for s in scores if s["case_id"] == "tool_use_weather_single_call")
+    assert failed["correctness"] == 0.0 and "unplanned agent request" in failed["error"]

@@ -1,0 +1,31 @@
+"""evals/schema.json is generated from the pydantic model and every shipped case validates against it."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+import yaml
+
+from betterharness.evals.schema_export import render
+from betterharness.paths import evals_dir
+
+
+def test_schema_file_matches_the_model() -> None:
+    current = (evals_dir() / "schema.json").read_text(encoding="utf-8")
+    assert current == render(), "evals/schema.json drifted: run python -m betterharness.evals.schema_export"
+
+
+@pytest.mark.parametrize("path", sorted(evals_dir().glob("**/*.yaml")), ids=lambda p: p.stem)
+def test_shipped_case_validates_against_schema(path) -> None:
+    schema = json.loads((evals_dir() / "schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def test_schema_rejects_unknown_assertion() -> None:
+    schema = json.loads((evals_dir() / "schema.json").read_text(encoding="utf-8"))
+    bad = {"id": "x", "description": "d", "tags": ["t"], "input": {"messages": [{"role": "user", "content": "hi"}]},
+           "success": [{"tool_caled": {"name": "x"}}], "ideal": {"steps": 1, "tool_calls": 0}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(bad)
