@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--min-epochs", type=int, default=2,
                         help="rollouts a case needs (over all models and harnesses) to count as saturated "
                              "or never passed (default 2)")
-    parser.add_argument("--root", type=Path, default=None, help="case suite to edit (default: the shipped evals/)")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="case suite to edit (default: the shipped evals/)")
     parser.add_argument("--quarantine-never-passed", action="store_true",
                         help="set `status: quarantined` in the files of never-passing cases")
     return parser
@@ -42,13 +43,12 @@ def run(args: argparse.Namespace) -> str:
     histories, sources = collect(args.outputs)
     classes = classify(histories, args.min_epochs)
     text = render(classes, sources, args.min_epochs)
-    write_text(args.outputs / "_maintenance.md", text)
     if args.quarantine_never_passed:
         ids = [h.case_id for h in classes["never_passed"]]
         done = quarantine(ids, args.root or evals_dir()) if ids else ["no never-passing case to quarantine"]
         text += "\n## Quarantine\n\n" + "\n".join(f"- {line}" for line in done) + "\n"
-    text += f"\n(written to {args.outputs / '_maintenance.md'})"
-    print(text)
+    write_text(args.outputs / "_maintenance.md", text)
+    print(text + f"\n(written to {args.outputs / '_maintenance.md'})")
     return text
 
 

@@ -113,7 +113,7 @@ def render(classes: dict[str, list[CaseHistory]], sources: list[Path], min_epoch
     cases = {h.case_id for found in classes.values() for h in found}
     lines = ["# Case maintenance report", "",
              f"From {len(sources)} score file(s): {', '.join(f'`{p}`' for p in sources)}. "
-             f"Saturated and never-passed cases need at least {min_epochs} rollouts.", "",
+             f"Saturated and never-passed cases need at least {min_epochs} rollout(s).", "",
              f"{len(classes['saturated'])} saturated, {len(classes['flaky'])} flaky, "
              f"{len(classes['never_passed'])} never passed ({len(cases)} cases to look at).", ""]
     sections = [
@@ -121,14 +121,15 @@ def render(classes: dict[str, list[CaseHistory]], sources: list[Path], min_epoch
          ["case", "tier", "tags", "rollouts", "models", "action"],
          lambda h: [f"`{h.case_id}`", h.tier, ", ".join(h.tags), h.rollouts, len(h.per_model()),
                     "retire" if h.tier == "regression" else ACTIONS["saturated"]]),
-        ("flaky", "Flaky", "Both passed and failed under the same model and harness (pass@k well above pass^k).",
+        ("flaky", "Flaky", "Both passed and failed under one model and harness (pass@k well above pass^k).",
          ["case", "tier", "pass rate per model", "flaky under", "action"],
-         lambda h: [f"`{h.case_id}`", h.tier, _rates(h), "; ".join(f"`{m}` × {x}" for m, x in h.flaky_under()),
-                    ACTIONS["flaky"]]),
+         lambda h: [f"`{h.case_id}`", h.tier, _rates(h),
+                    "; ".join(f"`{m}` × {x}" for m, x in h.flaky_under()), ACTIONS["flaky"]]),
         ("never_passed", "Never passed", "No model ever passed: a hard target, or a broken case.",
          ["case", "tier", "rollouts", "models", "most failed assertion", "action"],
          lambda h: [f"`{h.case_id}`", h.tier, h.rollouts, len(h.per_model()),
-                    ", ".join(a for a, _ in h.failed_assertions.most_common(2)) or "—", ACTIONS["never_passed"]]),
+                    ", ".join(a for a, _ in h.failed_assertions.most_common(2)) or "—",
+                    ACTIONS["never_passed"]]),
     ]
     for key, title, blurb, header, row in sections:
         lines += [f"## {title} ({len(classes[key])})", "", blurb, ""]
@@ -136,11 +137,11 @@ def render(classes: dict[str, list[CaseHistory]], sources: list[Path], min_epoch
     return "\n".join(lines)
 
 
-_STATUS = re.compile(r"^status:(?P<gap>[ \t]*)(?P<value>[^#\r\n]*?)(?P<rest>[ \t]*(#[^\r\n]*)?)(?P<eol>\r?\n)?$")
+_STATUS = re.compile(r"^status:[ \t]*[^#\r\n]*?(?P<rest>[ \t]*(#[^\r\n]*)?)(?P<eol>\r?\n)?$")
 
 
 def set_status(text: str, status: str) -> str:
-    """``text`` with its top-level ``status:`` set (or added after ``tier:``/``id:``); other bytes unchanged."""
+    """``text`` with its top-level ``status:`` set (else added after ``tier:`` or ``id:``), the rest as is."""
     lines = text.splitlines(keepends=True)
     for i, line in enumerate(lines):
         match = _STATUS.match(line)
@@ -158,7 +159,7 @@ def set_status(text: str, status: str) -> str:
 
 
 def quarantine(case_ids: list[str], root: Path) -> list[str]:
-    """Set ``status: quarantined`` in the files of ``case_ids`` under ``root``; one line per case says what happened."""
+    """Set ``status: quarantined`` in the files of ``case_ids`` under ``root``; say what was done per case."""
     files = load_all(root).files
     done = []
     for case_id in case_ids:

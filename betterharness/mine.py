@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     traces.add_argument("path", type=Path, help="outputs/<hash>/traces.jsonl")
     traces.add_argument("--scores", type=Path, help="scores.jsonl (default: next to the traces)")
     smith = sources.add_parser("langsmith", help="mine LangSmith runs from an export or by run id")
-    smith.add_argument("path", type=Path, nargs="?", help="a JSON list of runs (client.list_runs, serialised)")
+    smith.add_argument("path", type=Path, nargs="?", help="a JSON list of runs (client.list_runs serialised)")
     smith.add_argument("--run-id", action="append", default=[], help="fetch this run (repeatable)")
     for sub in (traces, smith):
         sub.add_argument("--root", type=Path, default=None, help="the case suite to de-duplicate against "
@@ -43,7 +43,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _known_cases(root: Path, dest: Path) -> list[EvalCase]:
-    cases = list(load_all(root).cases) if root.is_dir() else []
+    if not root.is_dir():
+        raise BHError(f"no case folder at {root}", file=root,
+                      fix="pass --root with the case suite to de-duplicate against (a folder of case files)")
+    cases = list(load_all(root).cases)
     inside = dest.resolve().is_relative_to(root.resolve())
     if dest.is_dir() and not inside:
         cases += load_all(dest).cases

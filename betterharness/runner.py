@@ -53,8 +53,8 @@ class RunStats:
 def _script(case: EvalCase) -> dict[str, list[object]]:
     script = case.script
     agent = (script.agent if script and script.agent is not None else case.ideal.trajectory) or []
-    return {"agent": list(agent), "judge": list(script.judge or []) if script else [],
-            "user": list(script.user or []) if script else []}
+    return {"agent": list(agent), "agent_variants": list(script.variants) if script else [],
+            "judge": list(script.judge or []) if script else [], "user": list(script.user or []) if script else []}
 
 
 class Progress:

@@ -162,10 +162,21 @@ class Ideal(Strict):
         return self
 
 
+class ScriptVariant(Strict):
+    """Agent responses the scripted model replays instead when the system prompt contains a phrase.
+
+    This lets tests simulate a model whose behaviour depends on the harness.
+    """
+
+    system_contains: str
+    agent: list[ScriptedStep]
+
+
 class Script(Strict):
     """Responses the scripted test-double model replays, per role, instead of the ideal trajectory."""
 
     agent: list[ScriptedStep] | None = None
+    variants: list[ScriptVariant] = Field(default_factory=list)
     judge: list[str] | None = None
     user: list[str] | None = None
 

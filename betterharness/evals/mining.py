@@ -21,9 +21,9 @@ import yaml
 from pydantic import ValidationError
 
 from betterharness.evals.case import TAG_PATTERN, EvalCase, slug
-from betterharness.evals.transcripts import Observation, observations_from_messages, text_of
+from betterharness.evals.transcripts import Observation, text_of
 
-CORRECTION_OPENERS = ("no,", "no.", "no!", "nope", "wrong")
+CORRECTION_OPENERS = ("no,", "no.", "no!", "nope")
 """A later user message starting with one of these corrects the agent."""
 CORRECTION_PHRASES = ("that's not", "that is not", "thats not", "not what i asked", "not what i wanted",
                       "i said", "i asked for", "i meant", "actually,", "you misunderstood", "wrong")
@@ -103,7 +103,8 @@ def _case_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if message["content"] is not None or message["role"] in ("user", "tool"):
             item["content"] = message["content"] or ""
         if message["role"] == "assistant" and message["tool_calls"]:
-            item["tool_calls"] = [{"name": c["name"], "arguments": c["arguments"]} for c in message["tool_calls"]]
+            item["tool_calls"] = [{"name": c["name"], "arguments": c["arguments"]}
+                                  for c in message["tool_calls"]]
             # the agent loop replays history tool calls as hist_<index>; tool results must point at those
             ids.update((c["id"], f"hist_{i}") for i, c in enumerate(message["tool_calls"]))
         elif message["role"] == "assistant" and "content" not in item:
@@ -143,26 +144,32 @@ def mock_tool(name: str, observations: list[Observation], schema: dict[str, Any]
                                  {"when": seen.arguments, "return": _json_value(seen.output)})
     ordered = sorted(responses.values(), key=lambda r: -len(r["when"]))
     description = (schema or {}).get("description") or f"Observed in {origin}; no description was recorded."
+    fallback = {"default": {"error": f"no recorded result of {name} for these arguments"}}
     return {"name": name, "description": description, "parameters": _parameters(schema),
-            "responses": [*ordered, {"default": {"error": f"no recorded result of {name} for these arguments"}}]}
+            "responses": [*ordered, fallback]}
 
 
 def _environment(rollout: Rollout) -> tuple[dict[str, Any], str]:
     if rollout.environment is not None:
         return rollout.environment, "environment: copied from the original case"
-    names = list(dict.fromkeys([*rollout.tool_names, *rollout.schemas, *(o.name for o in rollout.observations),
-                                *(c["name"] for m in rollout.messages for c in m["tool_calls"])]))
+    called = [c["name"] for m in rollout.messages for c in m["tool_calls"]]
+    names = list(dict.fromkeys([*rollout.tool_names, *rollout.schemas,
+                                *(o.name for o in rollout.observations), *called]))
     toolsets = [s for s, tools in TOOLSET_TOOLS.items() if set(tools) & set(names)]
     served = {t for s in toolsets for t in TOOLSET_TOOLS[s]}
     origin = f"{rollout.source} {rollout.ref}"
     tools = [mock_tool(n, rollout.observations, rollout.schemas.get(n), origin)
              for n in names if n not in served and _TOOL_NAME.match(n)]
-    env: dict[str, Any] = {"files": rollout.files, "memory": rollout.memory, "toolsets": toolsets, "tools": tools}
-    return {k: v for k, v in env.items() if v}, "environment: rebuilt from observed tool calls"
+    env = {"files": rollout.files, "memory": rollout.memory, "toolsets": toolsets, "tools": tools}
+    note = "environment: rebuilt from observed tool calls"
+    unnamed = [n for n in names if n not in served and not _TOOL_NAME.match(n)]
+    note += f" (not mockable, invalid tool names: {', '.join(unnamed)})" if unnamed else ""
+    note += "; add the seed files the rollout read" if "filesystem" in toolsets and not rollout.files else ""
+    return {k: v for k, v in env.items() if v}, note
 
 
 def draft_case(rollout: Rollout) -> dict[str, Any] | None:
-    """The draft case (YAML-ready data) for a failed or corrected rollout; None when there is nothing to mine."""
+    """The draft case (YAML-ready data) of a failed or corrected rollout; None when nothing is to be mined."""
     cut = cut_point(rollout.messages)
     if cut is None:
         return None
@@ -193,7 +200,8 @@ def draft_case(rollout: Rollout) -> dict[str, Any] | None:
         "tags": list(dict.fromkeys(tags)),
         "tier": "hillclimb",
         "status": "draft",
-        "input": {"messages": _case_messages([m for m in rollout.messages[: keep + 1] if m["role"] != "system"])},
+        "input": {"messages": _case_messages([m for m in rollout.messages[: keep + 1]
+                                              if m["role"] != "system"])},
         "environment": environment,
         "success": success,
         "ideal": {"steps": max(1, len(observed)), "tool_calls": sum(len(m["tool_calls"]) for m in observed)},
@@ -261,7 +269,8 @@ _Dumper.add_representer(str, lambda d, s: d.represent_scalar(
     "tag:yaml.org,2002:str", s, style="|" if "\n" in s else None))
 _Dumper.add_representer(dict, lambda d, v: d.represent_mapping(
     "tag:yaml.org,2002:map", v, flow_style=_inline([*v, *v.values()])))
-_Dumper.add_representer(list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=_inline(v)))
+_Dumper.add_representer(list, lambda d, v: d.represent_sequence(
+    "tag:yaml.org,2002:seq", v, flow_style=_inline(v)))
 
 
 def case_yaml(data: dict[str, Any], schema_ref: str) -> str:
@@ -283,7 +292,10 @@ class MineResult:
 
 def mine(rollouts: list[Rollout], dest: Path, known: list[EvalCase], schema: Path,
          dry_run: bool = False) -> MineResult:
-    """Draft a case per failed or corrected rollout, skip duplicates, validate and write the rest to ``dest``."""
+    """Draft a case per failed or corrected rollout; skip duplicates; validate and write the rest to ``dest``.
+
+    ``known`` are the cases to de-duplicate against; ``schema`` is ``schema.json`` (for the editor line).
+    """
     result = MineResult()
     dedup = Deduplicator(known)
     schema_ref = Path(os.path.relpath(schema, dest)).as_posix()

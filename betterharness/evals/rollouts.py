@@ -11,7 +11,12 @@ from pydantic import BaseModel, ValidationError
 from betterharness.errors import BHError
 from betterharness.evals.case import EvalCase
 from betterharness.evals.mining import Rollout, digest_of
-from betterharness.evals.transcripts import Observation, normalize_messages, observations_from_messages, run_view
+from betterharness.evals.transcripts import (
+    Observation,
+    normalize_messages,
+    observations_from_messages,
+    run_view,
+)
 from betterharness.scoring.score import Score
 from betterharness.trace import Trace
 
@@ -22,7 +27,10 @@ NEGATIVE_FEEDBACK = ("correctness", "user_score")
 
 
 def read_jsonl(path: Path, model: type[BaseModel], fix: str) -> list[Any]:
-    """Every line of ``path`` as ``model``; a bad line raises BHError naming it (a torn last line is skipped)."""
+    """Every line of ``path`` as ``model``; a bad line raises BHError naming it (a torn last line is skipped).
+
+    ``fix`` is the next step the error suggests.
+    """
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -43,23 +51,25 @@ def read_jsonl(path: Path, model: type[BaseModel], fix: str) -> list[Any]:
 
 def from_trace(trace: Trace, score: Score | None, original: EvalCase | None, origin: str = "") -> Rollout:
     """A rollout of this project's own runs; the original case (when found) supplies the seed environment."""
-    notes = [f"model {trace.model}, harness {trace.harness_hash[:12]}" + (f", from {origin}" if origin else "")]
+    where = f", from {origin}" if origin else ""
+    notes = [f"model {trace.model}, harness {trace.harness_hash[:12]}{where}"]
     if score is not None:
         failed = not score.passed
-        reason = "correctness 0; failed " + ", ".join(v.assertion for v in score.verdicts if not v.passed) \
-            if failed else ""
+        failures = ", ".join(v.assertion for v in score.verdicts if not v.passed)
+        reason = ("correctness 0" + (f"; failed {failures}" if failures else "")) if failed else ""
     else:
         failed = trace.error is not None or trace.stop_reason in FAILED_STOPS
-        reason = f"no score recorded; stop reason {trace.stop_reason}" + (f", error: {trace.error}" if trace.error
-                                                                           else "")
+        reason = f"no score recorded; stop reason {trace.stop_reason}"
+        reason += f", error: {trace.error}" if trace.error else ""
     if original is None:
-        notes.append("seed files unknown (original case not found): files/memory are the rollout's final state")
-    observations = [Observation(r.name, c.arguments, r.content, r.error)
-                    for step in trace.steps for c in step.tool_calls for r in step.tool_results if r.call_id == c.id]
+        notes.append("seed files unknown (original case not found): files/memory are the final state")
+    observations = [Observation(r.name, c.arguments, r.content, r.error) for step in trace.steps
+                    for c in step.tool_calls for r in step.tool_results if r.call_id == c.id]
     schemas = {t.name: {"description": t.description, "parameters": t.parameters}
                for t in (original.environment.tools if original else [])}
     return Rollout(
-        source="traces", ref=f"{trace.case_id}#{trace.epoch}", digest=digest_of(trace.model_dump(mode="json")),
+        source="traces", ref=f"{trace.case_id}#{trace.epoch}",
+        digest=digest_of(trace.model_dump(mode="json")),
         messages=normalize_messages(trace.messages), failed=failed, reason=reason,
         tags=list(score.tags if score else original.tags if original else []), observations=observations,
         tool_names=list(trace.tools), schemas=schemas,
@@ -109,7 +119,8 @@ def from_run(run: dict[str, Any]) -> Rollout:
 
 def read_runs(path: Path) -> list[dict[str, Any]]:
     """The runs of a LangSmith export: a JSON list of runs (or ``{"runs": [...]}``, or one run)."""
-    fix = "export runs as a JSON list, e.g. json.dump([r.model_dump(mode='json') for r in client.list_runs(...)], f)"
+    fix = ("export the runs as a JSON list, e.g. "
+           "json.dump([r.model_dump(mode='json') for r in client.list_runs(...)], f)")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -123,13 +134,14 @@ def read_runs(path: Path) -> list[dict[str, Any]]:
 
 
 def fetch_runs(run_ids: list[str], client: Any = None) -> list[dict[str, Any]]:
-    """Runs read from LangSmith with their child runs (needs ``LANGSMITH_API_KEY`` unless a client is given)."""
+    """Runs read from LangSmith with their child runs (needs ``LANGSMITH_API_KEY``, unless given a client)."""
     if client is None:
         import os
 
         if not os.environ.get("LANGSMITH_API_KEY"):
             raise BHError("--run-id needs LangSmith access, and LANGSMITH_API_KEY is not set",
-                          key="LANGSMITH_API_KEY", fix="export LANGSMITH_API_KEY=..., or mine an exported runs.json")
+                          key="LANGSMITH_API_KEY",
+                          fix="export LANGSMITH_API_KEY=..., or mine an exported runs.json")
         from langsmith import Client
 
         client = Client()

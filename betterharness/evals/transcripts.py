@@ -120,30 +120,37 @@ def _messages_in(io: Any, keys: tuple[str, ...], role: str) -> list[dict[str, An
         return normalize_messages(io["messages"])
     for key in keys:
         if io.get(key):
-            return _messages_in(io[key], (), role) if isinstance(io[key], str) else normalize_messages(io[key])
+            value = io[key]
+            return _messages_in(value, (), role) if isinstance(value, str) else normalize_messages(value)
     generations = io.get("generations")
     if isinstance(generations, list) and generations:
         first = generations[0][0] if isinstance(generations[0], list) else generations[0]
         if isinstance(first, dict):
-            return normalize_messages(first.get("message") or {"role": "assistant", "content": first.get("text")})
+            fallback = {"role": "assistant", "content": first.get("text")}
+            return normalize_messages(first.get("message") or fallback)
     return []
 
 
 def _same_prefix(prefix: list[dict[str, Any]], messages: list[dict[str, Any]]) -> bool:
-    return len(messages) >= len(prefix) and all(
-        (a["role"], a["content"]) == (b["role"], b["content"]) for a, b in zip(prefix, messages, strict=False))
+    pairs = zip(prefix, messages, strict=False)
+    return len(messages) >= len(prefix) and all((a["role"], a["content"]) == (b["role"], b["content"])
+                                                for a, b in pairs)
+
+
+def _order(run: dict[str, Any]) -> str:
+    return str(run.get("dotted_order") or run.get("start_time"))
 
 
 def _walk(run: dict[str, Any]) -> list[dict[str, Any]]:
-    children = sorted(run.get("child_runs") or [], key=lambda r: str(r.get("dotted_order") or r.get("start_time")))
+    children = sorted(run.get("child_runs") or [], key=_order)
     return [item for child in children for item in (child, *_walk(child))]
 
 
 def _tool_output(outputs: Any) -> str:
     if isinstance(outputs, dict) and set(outputs) == {"output"}:
         outputs = outputs["output"]
-    message = normalize_message(outputs) if isinstance(outputs, dict) and ("lc" in outputs or "type" in outputs) \
-        else None
+    is_message = isinstance(outputs, dict) and ("lc" in outputs or "type" in outputs)
+    message = normalize_message(outputs) if is_message else None
     if message is not None:
         return message["content"] or ""
     return outputs if isinstance(outputs, str) else json.dumps(outputs, ensure_ascii=False, default=str)
@@ -187,9 +194,9 @@ def run_view(run: dict[str, Any]) -> RunView:
             for tool in params.get("tools") or []:
                 spec = tool.get("function", tool) if isinstance(tool, dict) else {}
                 if spec.get("name"):
-                    view.schemas.setdefault(spec["name"], {
-                        "description": spec.get("description") or "",
-                        "parameters": spec.get("parameters") or spec.get("input_schema") or {"type": "object"}})
+                    parameters = spec.get("parameters") or spec.get("input_schema") or {"type": "object"}
+                    view.schemas.setdefault(spec["name"], {"description": spec.get("description") or "",
+                                                           "parameters": parameters})
     return view
 
 
@@ -200,5 +207,5 @@ def observations_from_messages(messages: list[dict[str, Any]]) -> list[Observati
     for message in messages:
         call = calls.get(message.get("tool_call_id") or "") if message["role"] == "tool" else None
         if call is not None:
-            found.append(Observation(name=call["name"], arguments=call["arguments"], output=message["content"] or ""))
+            found.append(Observation(call["name"], call["arguments"], message["content"] or ""))
     return found

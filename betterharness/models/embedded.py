@@ -30,6 +30,7 @@ NEXT_STEP_HINT = "If these results complete every part of the user's request, re
     "otherwise call the next tool."
 _SAMPLING = ("temperature", "top_p", "top_k", "seed", "stop", "presence_penalty", "frequency_penalty")
 log = logging.getLogger(__name__)
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm is imported lazily, but never online
 
 
 class EmbeddedOptions(BaseModel):
@@ -135,14 +136,16 @@ def build_step_schema(tools: list[dict[str, Any]], tool_choice: Any = None, para
 
 def tools_prompt(tools: list[dict[str, Any]], parallel: bool = True) -> str:
     """System-prompt text that lists the tools and the reply format."""
-    lines = ["You can call these tools:"]
+    lines = ["# Tools", "You may call one or more tools to help with the user's request. Available tools:"]
     for name, desc, params in _tool_specs(tools):
         lines.append(f"- {name}: {desc.strip()} Parameters: {json.dumps(sanitize_schema(params))}")
-    lines += ["Reply with exactly one JSON object:",
-              '{"tool": "<name>", "arguments": {...}} to call a tool,']
+    lines += ["", "# Reply format", "Reply with exactly one JSON object:",
+              '- {"tool": "<name>", "arguments": {...}} to call one tool;']
     if parallel:
-        lines.append('{"tool_calls": [{"tool": "<name>", "arguments": {...}}, ...]} to call several at once,')
-    lines += ['{"final_answer": "<text>"} to answer the user when no more tool calls are needed.',
+        lines.append('- {"tool_calls": [{"tool": "<name>", "arguments": {...}}, ...]} to make several independent '
+                     "calls at once (e.g. the same tool for two cities). If a call needs the result of another, "
+                     "make them one at a time;")
+    lines += ['- {"final_answer": "<text>"} to reply to the user. Do this directly when the request needs no tool.',
               "Tool results come back as TOOL_RESULT messages."]
     return "\n".join(lines)
 
@@ -231,7 +234,7 @@ def build_request(messages: list[dict[str, Any]], params: dict[str, Any], loose:
         schema = build_step_schema(tools, choice, parallel, loose)
         body["grammar"] = "%llguidance {}\nstart: %json " + json.dumps(schema)
     elif params.get("response_format"):
-        body["response_format"] = params["response_format"]
+        body["response_format"] = {"type": "json_object"} if loose else params["response_format"]
     return body
 
 
@@ -288,8 +291,8 @@ def run_step(server: Any, model: str, messages: list[dict[str, Any]], params: di
 
     try:
         result = server.handle_chat_completions(build_request(messages, params))
-    except ValueError as exc:  # the engine rejected the schema: drop the argument constraints
-        log.warning("embedded model: schema rejected (%s); retrying with loose arguments", exc)
+    except ValueError as exc:  # the engine rejected a schema: retry with loose arguments / plain JSON
+        log.warning("embedded model: schema rejected (%s); retrying with a looser schema", exc)
         result = server.handle_chat_completions(build_request(messages, params, loose=True))
     if err := result.get("error"):
         message = f"{PROVIDER}: {err.get('message', err)}"
@@ -310,7 +313,6 @@ def run_step(server: Any, model: str, messages: list[dict[str, Any]], params: di
 @functools.cache
 def handler_class() -> type:
     """Build the litellm ``CustomLLM`` subclass on first use, so importing this module stays cheap."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     from litellm import CustomLLM
 
     class LocalLLM(CustomLLM):
@@ -348,7 +350,6 @@ def register(options: dict[str, Any] | None = None, server: Any = None) -> None:
     The model loads on the first call, not here. ``server`` stands in for the model (tests pass a stub
     with ``handle_chat_completions(dict) -> dict``).
     """
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
     opts = parse_options(options)

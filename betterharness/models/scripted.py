@@ -38,11 +38,18 @@ class _Scripts:
         with self._lock:
             self._queues.pop(key, None)
 
-    def next(self, key: str | None, role: str) -> Any:
+    def next(self, key: str | None, role: str, messages: list[dict[str, Any]] | None = None) -> Any:
         with self._lock:
             if key is None or key not in self._queues:
                 raise UnplannedRequest(f"scripted model: no script registered for rollout {key!r} (role {role})")
-            queue = self._queues[key].get(role) or []
+            script = self._queues[key]
+            variants = script.pop(f"{role}_variants", None)
+            if variants and messages and messages[0].get("role") == "system":
+                system = str(messages[0].get("content") or "")
+                chosen = next((v for v in variants if v.system_contains in system), None)
+                if chosen is not None:
+                    script[role] = list(chosen.agent)
+            queue = script.get(role) or []
             if not queue:
                 raise UnplannedRequest(
                     f"scripted model: unplanned {role} request in rollout {key!r}: its script is exhausted"
@@ -56,7 +63,11 @@ _ids = itertools.count()
 
 @contextmanager
 def scripted(key: str, by_role: dict[str, list[Any]]) -> Iterator[None]:
-    """Register a script for the duration of a rollout. Agent items are ScriptedStep; others strings."""
+    """Register a script for the duration of a rollout. Agent items are ScriptedStep; others strings.
+
+    An ``agent_variants`` entry (a list of ScriptVariant) replaces the agent script on the first agent
+    request whose system prompt contains a variant's phrase.
+    """
     SCRIPTS.put(key, by_role)
     try:
         yield
@@ -92,7 +103,8 @@ def _handler_class() -> type:
 
         def completion(self, *args: Any, **kwargs: Any) -> Any:
             metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
-            item = SCRIPTS.next(metadata.get("bh_rollout"), metadata.get("bh_role") or "agent")
+            item = SCRIPTS.next(metadata.get("bh_rollout"), metadata.get("bh_role") or "agent",
+                                kwargs.get("messages"))
             message, finish = _message(item)
             words = sum(len(str(m.get("content") or "").split()) for m in kwargs.get("messages") or [])
             out = len(str(message.get("content") or "").split()) + 8 * len(message.get("tool_calls") or [])

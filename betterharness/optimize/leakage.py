@@ -18,6 +18,7 @@ _DISTINCT = re.compile(
 )
 _BUILTIN_TOOLS = {"ls", "read_file", "write_file", "edit_file", "glob", "grep", "memory_list", "memory_read",
                   "memory_write", "memory_delete"}
+_TOOL_NAME_FIELDS = {"name", "tool", "tools", "names"}
 _COMMON = {"true", "false", "none", "null", "done", "error", "status", "default"}
 
 
@@ -43,7 +44,8 @@ def case_literals(case: EvalCase) -> set[str]:
     for assertion in case.success:
         if assertion.name == "llm_judge":
             continue
-        literals.update(_strings(assertion.model_dump(mode="json")))
+        values = assertion.model_dump(mode="json", by_alias=True)
+        literals.update(_strings({k: v for k, v in values.items() if k not in _TOOL_NAME_FIELDS}))
     texts = [m.content or "" for m in case.input.messages]
     texts += [str(r.value) for t in case.environment.tools for r in t.responses]
     texts += list(case.environment.files.values()) + list(case.environment.memory.values())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +26,16 @@ from betterharness.runner import Clients, run_rollouts
 from betterharness.scoring.score import Score
 from betterharness.store import RunStore, write_json, write_text
 from betterharness.trace import Trace
+
+
+def scripted_responses(options: dict[str, object]) -> list[object]:
+    """The scripted proposer's answers: ``options.responses`` or a YAML/JSON list in ``options.responses_file``."""
+    if options.get("responses_file"):
+        import yaml
+
+        loaded = yaml.safe_load(Path(str(options["responses_file"])).read_text(encoding="utf-8"))
+        return [r if isinstance(r, str) else json.dumps(r) for r in loaded or []]
+    return [r if isinstance(r, str) else json.dumps(r) for r in options.get("responses", []) or []]  # type: ignore[union-attr]
 
 
 class BudgetExceeded(Exception):
@@ -212,7 +223,7 @@ class Optimizer:
         if provider_of(self.proposer.model.id) == "scripted":
             from betterharness.models.scripted import SCRIPTS
 
-            responses = list(self.proposer.model.options.get("responses", []))
+            responses = scripted_responses(self.proposer.model.options)
             SCRIPTS.put(rollout, {"proposer": responses[index - 1: index]})
         text, usage = await ask(self.proposer, prompt, rollout)
         self.state.proposer_cost_usd += usage.cost_usd or 0.0

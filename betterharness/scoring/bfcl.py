@@ -49,9 +49,11 @@ def value_matches(expected: Any, actual: Any) -> bool:
             return False
         if is_spec_dict(expected):
             return arguments_error(expected, actual) is None
-        return expected.keys() == actual.keys() and all(value_matches(expected[k], actual[k]) for k in expected)
+        same_keys = expected.keys() == actual.keys()
+        return same_keys and all(value_matches(v, actual[k]) for k, v in expected.items())
     if isinstance(expected, list):
-        return isinstance(actual, list) and len(expected) == len(actual) and all(map(value_matches, expected, actual))
+        same_length = isinstance(actual, list) and len(expected) == len(actual)
+        return same_length and all(map(value_matches, expected, actual))
     if isinstance(expected, int | float):
         return isinstance(actual, int | float) and expected == actual
     return bool(expected == actual)
@@ -75,8 +77,7 @@ def type_ok(json_type: Any, value: Any, acceptable: list[Any]) -> bool:
         return True
     if _has_type(value, json_type):
         return True
-    sample = next((a for a in acceptable if a != OPTIONAL), None)
-    return sample is not None and type(sample) is type(value)
+    return any(type(a) is type(value) for a in acceptable if a != OPTIONAL)
 
 
 def arguments_error(
@@ -100,7 +101,9 @@ def arguments_error(
     return None
 
 
-def call_error(expected: dict[str, dict[str, list[Any]]], call: ToolCall, case: EvalCase | None) -> str | None:
+def call_error(
+    expected: dict[str, dict[str, list[Any]]], call: ToolCall, case: EvalCase | None
+) -> str | None:
     """Why ``call`` does not match the one-function mapping ``expected`` (``None`` when it does)."""
     (name, spec), = expected.items()
     if call.name != name:
@@ -110,7 +113,9 @@ def call_error(expected: dict[str, dict[str, list[Any]]], call: ToolCall, case: 
     return arguments_error(spec, call.arguments, properties if isinstance(properties, dict) else None)
 
 
-def match_any_order(expected: list[dict[str, Any]], calls: list[ToolCall], case: EvalCase | None) -> list[int]:
+def match_any_order(
+    expected: list[dict[str, Any]], calls: list[ToolCall], case: EvalCase | None
+) -> list[int]:
     """A one-to-one matching of expected calls to calls; returns the expected indices left unmatched."""
     fits = [[j for j, call in enumerate(calls) if call_error(want, call, case) is None] for want in expected]
     owner: dict[int, int] = {}
@@ -138,8 +143,10 @@ class BfclCalls(Assertion):
     calls: list[dict[str, dict[str, list[Any]]]] = Field(
         default_factory=list, description="Expected calls: [{function: {argument: [acceptable values]}}]."
     )
-    order: Literal["any", "sequential"] = Field(default="any", description="any: a one-to-one match in any order.")
-    irrelevance: bool = Field(default=False, description="Pass only when the agent makes no tool call at all.")
+    order: Literal["any", "sequential"] = Field(
+        default="any", description="any: a one-to-one match in any order; sequential: in the given order."
+    )
+    irrelevance: bool = Field(default=False, description="Pass only when the agent makes no tool call.")
     scope: Literal["first_step", "all"] = Field(
         default="first_step", description="Which calls count: the first step that has calls (BFCL), or all."
     )

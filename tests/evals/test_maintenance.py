@@ -48,8 +48,8 @@ def _outputs(root: Path) -> Path:
                     "model": model, "harness_hash": "f" * 16, "correctness": float(passed),
                     "verdicts": [{"assertion": "final_text_contains", "passed": bool(passed)}]}))
         if model == "gpt":  # one rollout only: too little evidence to call it saturated
-            lines.append(json.dumps({"case_id": "thin", "tags": ["memory"], "tier": "regression", "model": model,
-                                     "harness_hash": "f" * 16, "correctness": 1.0}))
+            lines.append(json.dumps({"case_id": "thin", "tags": ["memory"], "tier": "regression",
+                                     "model": model, "harness_hash": "f" * 16, "correctness": 1.0}))
         (run / "scores.jsonl").write_text("\n".join(lines) + "\n")
     return root
 
@@ -77,8 +77,8 @@ def test_report_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "| `always_green` | hillclimb | tool_use | 6 | 2 | retire or move to regression tier |" in report
     assert "| `coin_flip` | hillclimb | `gpt` 2/3 (67%), `sonnet` 3/3 (100%) | `gpt` × default@ffffffff | " \
            "investigate nondeterminism |" in report
-    assert "| `never_green` | hillclimb | 6 | 2 | final_text_contains | check the case's assertions / quarantine |" \
-           in report
+    assert "| `never_green` | hillclimb | 6 | 2 | final_text_contains | " \
+           "check the case's assertions / quarantine |" in report
     assert "model_split" not in report
 
 
@@ -103,7 +103,8 @@ def test_quarantine_edits_only_the_status_line(tmp_path: Path, capsys: pytest.Ca
 
 def test_set_status_replaces_in_place() -> None:
     text = "id: x\ntier: regression\nstatus: active  # reviewed\r\ninput: {}\n"
-    assert set_status(text, "quarantined") == "id: x\ntier: regression\nstatus: quarantined  # reviewed\r\ninput: {}\n"
+    edited = "id: x\ntier: regression\nstatus: quarantined  # reviewed\r\ninput: {}\n"
+    assert set_status(text, "quarantined") == edited
     assert set_status("id: x\ntier: hillclimb", "draft") == "id: x\ntier: hillclimb\nstatus: draft\n"
     assert set_status("id: x\nsuccess: []\n", "draft") == "id: x\nstatus: draft\nsuccess: []\n"
 

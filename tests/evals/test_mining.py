@@ -13,9 +13,11 @@ import yaml
 from betterharness import mine
 from betterharness.evals.case import EvalCase
 from betterharness.evals.load import load_case_file
-from betterharness.evals.mining import cut_point, is_correction
-from betterharness.evals.rollouts import fetch_runs
+from betterharness.evals.mining import Deduplicator, cut_point, draft_case, is_correction
+from betterharness.evals.rollouts import fetch_runs, from_trace
 from betterharness.evals.transcripts import normalize_messages
+from betterharness.scoring.score import Score
+from betterharness.trace import Trace
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../schema.json"
 
@@ -62,8 +64,8 @@ def _own_run(folder: Path) -> Path:
     """A run folder with a corrected (but passing) rollout, a failing one and a passing one."""
     corrected = _trace("email_report", 0, [
         {"role": "user", "content": "Email the Q3 report to ana@acme.test"},
-        {"role": "assistant", "content": None, "tool_calls": [_call("c1", "send_email", {"to": "ana@acme.test",
-                                                                                        "subject": "Q2 report"})]},
+        {"role": "assistant", "content": None,
+         "tool_calls": [_call("c1", "send_email", {"to": "ana@acme.test", "subject": "Q2 report"})]},
         {"role": "tool", "tool_call_id": "c1", "name": "send_email", "content": '{"status": "sent"}'},
         {"role": "assistant", "content": "Sent the Q2 report."},
         {"role": "user", "content": "No, I said the Q3 report, not Q2."},
@@ -80,8 +82,8 @@ def _own_run(folder: Path) -> Path:
     ], [{"index": 0, "tool_calls": [{"id": "w1", "name": "get_weather", "arguments": {"city": "Lyon"}}],
          "tool_results": [{"call_id": "w1", "name": "get_weather", "content": '{"temp_c": 21}'}]},
         {"index": 1, "content": "It is 21°C."}])
-    passing = _trace("greeting", 0, [{"role": "user", "content": "Say hi"}, {"role": "assistant", "content": "hi"}],
-                     [{"index": 0, "content": "hi"}])
+    passing = _trace("greeting", 0, [{"role": "user", "content": "Say hi"},
+                                     {"role": "assistant", "content": "hi"}], [{"index": 0, "content": "hi"}])
     folder.mkdir(parents=True)
     lines = [json.dumps(t) for t in (corrected, failing, passing)]
     (folder / "traces.jsonl").write_text("\n".join(lines) + "\n")
@@ -115,7 +117,8 @@ def test_correction_heuristic() -> None:
     assert cut_point(messages) == (0, 2)
 
 
-def test_own_traces_draft_failures_and_corrections(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_own_traces_draft_failures_and_corrections(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     root = _suite(tmp_path / "evals")
     traces = _own_run(tmp_path / "outputs" / "abc")
     assert mine.main(["traces", str(traces), "--root", str(root), "--dest", str(root / "mined")]) == 0
@@ -169,7 +172,7 @@ def test_original_case_supplies_environment_and_second_import_is_all_duplicates(
 def _langsmith_runs() -> list[dict[str, Any]]:
     """Two runs as LangSmith serialises them: one in LangChain lc-format, one in OpenAI format."""
     lc_human = {"lc": 1, "type": "constructor", "id": ["langchain", "schema", "messages", "HumanMessage"],
-                "kwargs": {"content": "Find flights from Oslo to Rome on May 3", "type": "human"}}
+                "kwargs": {"content": "Find flights from Oslo to Rome on May 3"}}
     lc_ai = {"lc": 1, "type": "constructor", "id": ["langchain", "schema", "messages", "AIMessage"],
              "kwargs": {"content": "", "type": "ai", "tool_calls": [
                  {"name": "search_flights", "args": {"origin": "OSL", "dest": "FCO", "date": "2025-05-03"},
@@ -199,8 +202,8 @@ def _langsmith_runs() -> list[dict[str, Any]]:
             {"role": "system", "content": "You book travel."},
             {"role": "user", "content": "Book a table for 2 at Nora tonight"},
             {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "b1", "type": "function", "function": {"name": "book_table",
-                                                              "arguments": '{"name": "Nora", "people": 4}'}}]},
+                {"id": "b1", "type": "function",
+                 "function": {"name": "book_table", "arguments": '{"name": "Nora", "people": 4}'}}]},
             {"role": "tool", "tool_call_id": "b1", "content": "booked for 4"},
             {"role": "assistant", "content": "Booked for 4 at Nora."},
             {"role": "user", "content": "That's not what I asked, it was 2 people"}]},
@@ -234,11 +237,13 @@ def test_langsmith_export_in_both_formats(tmp_path: Path, capsys: pytest.Capture
     assert booking.success[0].to_yaml()["llm_judge"]["criteria"] == [
         "The agent does what the user asked: That's not what I asked, it was 2 people"]
     (book,) = booking.environment.tools
-    assert book.responses[0].when == {"name": "Nora", "people": 4} and book.responses[0].value == "booked for 4"
+    assert book.responses[0].when == {"name": "Nora", "people": 4}
+    assert book.responses[0].value == "booked for 4"
     assert "system messages dropped" in booking.provenance.notes
 
 
-def test_near_identical_first_message_is_a_duplicate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_near_identical_first_message_is_a_duplicate(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
     root = _suite(tmp_path / "evals", with_seed=True)
     run = {"id": "r1", "error": "Timeout", "inputs": {"messages": [
         {"type": "human", "content": "  what's the weather in   PARIS? "}]}, "outputs": {}}
@@ -277,7 +282,8 @@ def test_run_id_without_api_key_is_a_clear_error(capsys: pytest.CaptureFixture[s
     assert "LANGSMITH_API_KEY is not set" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("content, message", [(None, "no traces file"), ("{oops\n{}\n", "line 1 is not a valid")])
+@pytest.mark.parametrize("content, message", [(None, "no traces file"),
+                                              ("{oops\n{}\n", "line 1 is not a valid")])
 def test_bad_traces_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None,
                                   message: str) -> None:
     path = tmp_path / "traces.jsonl"
@@ -294,3 +300,62 @@ def test_malformed_langsmith_export_exits_2(tmp_path: Path, capsys: pytest.Captu
     assert mine.main(["langsmith", str(path), "--root", str(_suite(tmp_path / "evals"))]) == 2
     err = capsys.readouterr().err
     assert "malformed JSON" in err and f"{path}:1" in err
+
+
+def test_original_case_environment_is_copied_for_a_multi_turn_correction() -> None:
+    original = EvalCase.model_validate(yaml.safe_load(SEED_CASE))
+    trace = Trace.model_validate(_trace("weather_lookup", 3, [
+        {"role": "user", "content": "What's the weather in Paris?"},
+        {"role": "assistant", "content": "Which Paris do you mean?"},
+        {"role": "user", "content": "The one in Texas, for my cousin's wedding this weekend"},
+        {"role": "assistant", "content": None, "tool_calls": [_call("w1", "get_weather", {"city": "Paris"})]},
+        {"role": "tool", "tool_call_id": "w1", "name": "get_weather", "content": '{"temp_c": 18}'},
+        {"role": "assistant", "content": "18°C in Paris, France."},
+        {"role": "user", "content": "Wrong Paris: I said Texas."},
+    ], []))
+    data = draft_case(from_trace(trace, Score.model_validate(_score("weather_lookup", 3, 1.0)), original))
+    case = EvalCase.model_validate(data)
+    assert [m.role for m in case.input.messages] == ["user", "assistant", "user"]
+    assert case.environment == original.environment
+    assert case.success[0].to_yaml()["llm_judge"]["criteria"] == [
+        "The agent does what the user asked: Wrong Paris: I said Texas."]
+    assert (case.ideal.steps, case.ideal.tool_calls) == (2, 1)
+    assert "copied from the original case" in case.provenance.notes
+    assert Deduplicator([original]).check(data) is None
+
+
+def test_run_id_cli_reads_runs_through_the_langsmith_client(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import datetime
+    import uuid
+
+    import langsmith
+    from langsmith import schemas
+
+    run_id = uuid.UUID(int=7)
+    start = datetime.datetime(2026, 1, 1)
+    question = {"type": "human", "content": "Search the docs for rate limits"}
+    tool_run = schemas.Run(id=uuid.UUID(int=8), name="search_docs", start_time=start, run_type="tool",
+                           trace_id=run_id, inputs={"query": "rate limits"}, outputs={"output": "60/min"})
+    run = schemas.Run(
+        id=run_id, name="agent", start_time=start, run_type="chain", trace_id=run_id,
+        error="RateLimitError: 429", inputs={"messages": [question]},
+        outputs={"messages": [question, {"type": "ai", "content": "Error."}]}, child_runs=[tool_run])
+    asked: list[tuple[str, bool]] = []
+
+    class FakeClient:
+        def read_run(self, rid: str, load_child_runs: bool = False) -> schemas.Run:
+            asked.append((rid, load_child_runs))
+            return run
+
+    monkeypatch.setenv("LANGSMITH_API_KEY", "test-key")
+    monkeypatch.setattr(langsmith, "Client", FakeClient)
+    root = _suite(tmp_path / "evals")
+    assert mine.main(["langsmith", "--run-id", str(run_id), "--root", str(root)]) == 0
+    assert asked == [(str(run_id), True)]
+    assert "1 drafted" in capsys.readouterr().out
+    (case,) = _drafts(root / "mined").values()
+    assert case.provenance.ref == str(run_id)
+    assert "run error: RateLimitError: 429" in case.provenance.notes
+    assert case.environment.tools[0].responses[0].when == {"query": "rate limits"}
+    assert case.environment.tools[0].responses[0].value == "60/min"

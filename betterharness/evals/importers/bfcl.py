@@ -20,6 +20,7 @@ from betterharness.evals.importers.common import (
     ImportReport,
     digest,
     ideal_arguments,
+    skip_unchanged,
     validate_case,
     write_case,
 )
@@ -68,7 +69,8 @@ def data_dir() -> Path:
 def category_name(name: str) -> str:
     """BFCL's dataset name for a category given on the command line."""
     if name not in CATEGORIES:
-        raise BHError(f"unknown BFCL category {name!r}", key="--categories", value=name, allowed=list(CATEGORIES))
+        raise BHError(f"unknown BFCL category {name!r}", key="--categories", value=name,
+                      allowed=list(CATEGORIES))
     return CATEGORIES[name]
 
 
@@ -97,7 +99,7 @@ def convert_schema(node: Any) -> Any:
 
 
 def tool_name(name: str) -> str:
-    """BFCL function names with dots become underscores (tool names allow no dots), as BFCL does for OpenAI."""
+    """A BFCL function name as a tool name: dots become underscores, as BFCL does for OpenAI models."""
     return name.replace(".", "_")
 
 
@@ -129,6 +131,21 @@ def expected_calls(answer: list[dict[str, Any]], functions: list[dict[str, Any]]
     return calls
 
 
+def unpassable(calls: list[dict[str, Any]], functions: list[dict[str, Any]]) -> str | None:
+    """Why no call can pass BFCL's own checker for this answer (an empty acceptable list, or an argument
+    the doc requires that the answer leaves out), or None."""
+    required = {tool_name(f["name"]): f.get("parameters", {}).get("required") or [] for f in functions}
+    for call in calls:
+        (name, spec), = call.items()
+        empty = [arg for arg, values in spec.items() if not values]
+        if empty:
+            return f"BFCL's answer accepts no value for {name}.{empty[0]}"
+        left_out = [arg for arg in required.get(name, []) if arg not in spec]
+        if left_out:
+            return f"BFCL's answer leaves out {name}.{left_out[0]}, which the function requires"
+    return None
+
+
 def _messages(entry: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"role": m["role"], "content": m["content"]} for turn in entry["question"] for m in turn]
 
@@ -141,24 +158,27 @@ def convert_entry(entry: dict[str, Any], answer: dict[str, Any] | None, category
     bad = [n for n in names if not TOOL_NAME.match(n)] or sorted({n for n in names if names.count(n) > 1})
     if bad:
         raise ValueError(f"function name {bad[0]!r} cannot be a tool name (after dots became underscores)")
+    problem = None
     if answer is None:
         success: dict[str, Any] = {"irrelevance": True}
         ideal: dict[str, Any] = {"steps": 1, "tool_calls": 0, "trajectory": [{"content": DECLINE_TEXT}]}
         behaviour = "makes no call when no offered function fits the request"
     else:
         calls = expected_calls(answer["ground_truth"], entry["function"])
+        problem = unpassable(calls, entry["function"])
         success = {"calls": calls}
-        script = [{"name": n, "arguments": ideal_arguments(spec)} for call in calls for n, spec in call.items()]
+        script = [{"name": n, "arguments": ideal_arguments(s)} for call in calls for n, s in call.items()]
         ideal = {"steps": 2, "tool_calls": len(calls),
                  "trajectory": [{"tool_calls": script}, {"content": FINAL_TEXT}]}
         called = ", ".join(dict.fromkeys(next(iter(c)) for c in calls))
-        behaviour = f"makes the {len(calls)} call(s) BFCL expects ({called}) with acceptable arguments"
+        many = f"makes {len(calls)} calls ({called})" if len(calls) > 1 else f"calls {called}"
+        behaviour = f"{many} with arguments BFCL accepts"
     return {
         "id": f"bfcl_{entry_id}",
-        "description": f"BFCL {entry_id}: {behaviour}.",
+        "description": f"BFCL {entry_id} - {behaviour}.",
         "tags": ["tool_use", "bfcl", f"bfcl_{category}"],
         "tier": "hillclimb",
-        "status": "active",
+        "status": "quarantined" if problem else "active",
         "input": {"messages": _messages(entry)},
         "environment": {"tools": tools},
         "success": [{"bfcl_calls": success}],
@@ -166,10 +186,16 @@ def convert_entry(entry: dict[str, Any], answer: dict[str, Any] | None, category
         "provenance": {
             "source": "bfcl",
             "ref": entry_id,
-            "digest": digest({"entry": entry, "answer": answer}),
-            "notes": f"BFCL_v4_{category}.json; scored like BFCL's AST checker (first step with calls).",
+            "digest": record_digest(entry, answer),
+            "notes": f"BFCL_v4_{category}.json; scored like BFCL's AST checker."
+            + (f" Quarantined: {problem}." if problem else ""),
         },
     }
+
+
+def record_digest(entry: dict[str, Any], answer: dict[str, Any] | None) -> str:
+    """The digest of one BFCL source record: the entry and its possible answer."""
+    return digest({"entry": entry, "answer": answer})
 
 
 def _read_records(path: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -180,7 +206,8 @@ def _read_records(path: Path) -> list[tuple[int, dict[str, Any]]]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise CaseError(f"not valid JSON: {exc.msg} (column {exc.colno})", file=f"{path}:{number}") from None
+            raise CaseError(f"not valid JSON: {exc.msg} (column {exc.colno})",
+                            file=f"{path}:{number}") from None
         if not isinstance(record, dict) or "id" not in record:
             raise CaseError("a BFCL record is an object with an `id`", file=f"{path}:{number}", key="id")
         records.append((number, record))
@@ -192,23 +219,29 @@ def import_category(
 ) -> ImportReport:
     """Import the first ``limit`` entries of one BFCL category into ``dest/bfcl/<category>/``."""
     category = category_name(name)
+    if limit is not None and limit < 1:
+        raise BHError(f"--limit must be at least 1, got {limit}", key="--limit", value=limit)
     root = source or data_dir()
     questions = root / f"BFCL_v4_{category}.json"
     if not questions.is_file():
         raise BHError(f"BFCL data file {questions} is missing", fix=f"reinstall the data: `{BFCL_PIP}`")
     answers: dict[str, dict[str, Any]] = {}
-    if "irrelevance" not in category:
+    irrelevance = "irrelevance" in category
+    if not irrelevance:
         answer_file = root / "possible_answer" / questions.name
         if not answer_file.is_file():
-            raise BHError(f"BFCL answer file {answer_file} is missing", fix=f"reinstall the data: `{BFCL_PIP}`")
+            raise BHError(f"BFCL answer file {answer_file} is missing",
+                          fix=f"reinstall the data: `{BFCL_PIP}`")
         answers = {record["id"]: record for _, record in _read_records(answer_file)}
     report = ImportReport()
     folder = dest / "bfcl" / category
     for number, entry in _read_records(questions)[:limit]:
         where = f"{questions}:{number}"
         answer = answers.get(entry["id"])
-        if answer is None and answers:
+        if answer is None and not irrelevance:
             raise CaseError(f"no possible answer for {entry['id']}", file=where, key="id", value=entry["id"])
+        if skip_unchanged(folder / f"bfcl_{entry['id']}.yaml", record_digest(entry, answer), report, force):
+            continue
         try:
             data = convert_entry(entry, answer, category)
         except (KeyError, TypeError, ValueError, StopIteration) as exc:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 from pydantic import ValidationError
 
@@ -23,6 +25,8 @@ OPTIONAL = ""
 """BFCL's marker in an acceptable list: the argument may be omitted."""
 
 SCHEMA_SEARCH_DEPTH = 3
+FLOW_CHARS = 90
+"""Mappings of scalars up to this size are written on one line."""
 
 
 # --- acceptable-list form ---------------------------------------------------------------------------
@@ -38,8 +42,11 @@ def literal(spec_value: Any) -> Any:
 
 
 def first_value(acceptable: list[Any]) -> Any:
-    """The first acceptable value that is not the optional marker, made concrete."""
-    return literal(next(a for a in acceptable if a != OPTIONAL))
+    """The first acceptable value that is not the optional marker, made concrete (ValueError if none)."""
+    for value in acceptable:
+        if value != OPTIONAL:
+            return literal(value)
+    raise ValueError(f"no acceptable value besides the optional marker in {acceptable!r}")
 
 
 def to_spec(value: Any) -> Any:
@@ -66,8 +73,11 @@ def digest(record: Any) -> str:
 
 
 def schema_ref(case_path: Path, dest: Path) -> str:
-    """The relative path from ``case_path`` to ``schema.json``: found in ``dest`` or just above, else assumed
-    to sit in ``dest``'s parent (the suite root, when ``dest`` is ``evals/imported``)."""
+    """The relative path from ``case_path`` to the suite's ``schema.json``.
+
+    It is looked for in ``dest`` and the two folders above it; if absent, it is assumed to sit in
+    ``dest``'s parent (the suite root, when ``dest`` is ``evals/imported``).
+    """
     root = dest.resolve().parent
     for candidate in [dest.resolve(), *dest.resolve().parents][:SCHEMA_SEARCH_DEPTH]:
         if (candidate / "schema.json").is_file():
@@ -89,18 +99,24 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
 
 
+def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+    flat = all(not isinstance(v, dict | list) for v in data.values()) and len(repr(data)) <= FLOW_CHARS
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=flat and bool(data))
+
+
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
     style = "|" if "\n" in data else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
 _CaseDumper.add_representer(list, _represent_list)
+_CaseDumper.add_representer(dict, _represent_dict)
 _CaseDumper.add_representer(str, _represent_str)
 
 
 def render_yaml(data: dict[str, Any], schema: str) -> str:
     """The case file's text: the schema comment line, then the case in its given key order."""
-    body = yaml.dump(data, Dumper=_CaseDumper, sort_keys=False, allow_unicode=True, width=110)
+    body = yaml.dump(data, Dumper=_CaseDumper, sort_keys=False, allow_unicode=True, width=120)
     return f"# yaml-language-server: $schema={schema}\n{body}"
 
 
@@ -110,6 +126,9 @@ def validate_case(
     """``EvalCase.model_validate(data)``, or a CaseError naming the source (``where``) and the field."""
     try:
         return EvalCase.model_validate(data)
+    except jsonschema.SchemaError as exc:
+        raise CaseError(f"a tool's parameters are not a valid JSON Schema: {exc.message}", file=where,
+                        key="parameters", fix="correct the tool's schema and import again") from None
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
@@ -150,25 +169,45 @@ class ImportReport:
         return f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged"
 
 
-def _existing_digest(path: Path) -> str | None:
+_DIGEST_LINE = re.compile(r"^\s+digest:\s*['\"]?(sha256:[0-9a-f]{64})", re.M)
+
+
+def existing_digest(path: Path) -> str | None:
+    """The source digest recorded in the case file at ``path`` (None when there is no file or digest)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = _DIGEST_LINE.findall(text)
+    if found:
+        return str(found[-1])
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
         return None
     provenance = data.get("provenance") if isinstance(data, dict) else None
     return provenance.get("digest") if isinstance(provenance, dict) else None
 
 
-def write_case(data: dict[str, Any], path: Path, dest: Path, report: ImportReport, force: bool = False) -> None:
-    """Write the (already validated) case to ``path`` unless a file with the same source digest is there.
+def skip_unchanged(path: Path, source_digest: str, report: ImportReport, force: bool = False) -> bool:
+    """True (and counted as unchanged) when ``path`` already holds a case from the same source record.
 
     A file whose digest matches is left alone, so hand edits to imported cases (say, a status change)
     survive re-imports; ``force`` rewrites it anyway.
     """
-    exists = path.is_file()
-    if exists and not force and _existing_digest(path) == data["provenance"]["digest"]:
-        report.unchanged.append(path)
+    if force or existing_digest(path) != source_digest:
+        return False
+    report.unchanged.append(path)
+    return True
+
+
+def write_case(
+    data: dict[str, Any], path: Path, dest: Path, report: ImportReport, force: bool = False
+) -> None:
+    """Write the (already validated) case to ``path`` unless it holds a case from the same source record."""
+    if skip_unchanged(path, data["provenance"]["digest"], report, force):
         return
+    exists = path.is_file()
     text = render_yaml(data, schema_ref(path, dest))
     if exists and path.read_text(encoding="utf-8") == text:
         report.unchanged.append(path)

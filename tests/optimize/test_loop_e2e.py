@@ -1,0 +1,157 @@
+"""The hill-climbing loop end to end through the CLI, with a scripted agent and a scripted proposer.
+
+The scripted agent is harness-sensitive: each case replays a failing script by default and a passing
+one when the system prompt contains the phrase a good proposal adds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.conftest import ROOT, bh
+
+PHRASE = "Always act with the tools instead of describing the action."
+
+
+def case(case_id: str, tag: str, tier: str = "hillclimb", fixable: bool = True) -> dict:
+    """A case whose tool call only happens when the system prompt holds PHRASE (if fixable)."""
+    tool = {"name": "do_task", "description": "Do the task.",
+            "parameters": {"type": "object", "properties": {"what": {"type": "string"}}, "required": ["what"]},
+            "responses": [{"default": {"status": "ok"}}]}
+    good = [{"tool_calls": [{"name": "do_task", "arguments": {"what": case_id}}]}, {"content": "Done."}]
+    bad = [{"content": "I would call the tool."}]
+    return {"id": case_id, "description": f"Acts with the tool ({case_id}).", "tags": [tag], "tier": tier,
+            "input": {"messages": [{"role": "user", "content": f"Please do {case_id}."}]},
+            "environment": {"tools": [tool]},
+            "success": [{"tool_called": {"name": "do_task"}}],
+            "ideal": {"steps": 2, "tool_calls": 1, "trajectory": good},
+            "script": {"agent": bad, "variants": [{"system_contains": PHRASE, "agent": good}] if fixable else []}}
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> dict[str, Path]:
+    evals = tmp_path / "evals"
+    specs = [case(f"alpha_{i}", "alpha") for i in range(4)] + [case(f"beta_{i}", "beta") for i in range(2)]
+    specs.append(case("alpha_stays", "alpha", tier="regression", fixable=False))
+    specs[-1]["script"] = {"agent": specs[-1]["ideal"]["trajectory"]}  # always passes
+    for spec in specs:
+        path = evals / spec["tags"][0] / f"{spec['id']}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    harness = tmp_path / "harness"
+    shutil.copytree(ROOT / "harness_templates" / "default", harness / "default")
+    return {"root": tmp_path, "evals": evals, "harness": harness, "out": tmp_path / "out"}
+
+
+def proposals(ws: dict[str, Path], *texts: str) -> Path:
+    path = ws["root"] / "proposals.yaml"
+    path.write_text(yaml.safe_dump([{"edit": {"surface": "system_prompt", "op": "append", "text": t},
+                                     "rationale": "The agent describes actions instead of taking them.",
+                                     "targets": ["alpha/assertion:tool_called"]} for t in texts]))
+    return path
+
+
+def args(ws: dict[str, Path], responses: Path, *extra: str) -> list[str]:
+    return ["model=scripted", "roles=scripted", "optimizer=hillclimb", "optimizer.epochs=1",
+            "optimizer.gate.alpha=1.0", f"evals.root={ws['evals']}", "evals=all", f"harness.dir={ws['harness']}",
+            f"runtime.outputs={ws['out']}", f"+roles.proposer.options.responses_file={responses}", *extra]
+
+
+def run_dir(ws: dict[str, Path]) -> Path:
+    (folder,) = [p for p in ws["out"].iterdir() if p.is_dir() and not p.name.startswith("_")]
+    return folder
+
+
+def test_accepts_a_real_fix_and_reports_holdout(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    result = bh(*args(ws, proposals(ws, PHRASE)))
+    assert result.returncode == 0, result.stderr
+    folder = run_dir(ws)
+    split = json.loads((folder / "split.json").read_text())
+    assert set(split["by_tag"]) == {"alpha", "beta"}
+    assert not set(split["optimization"]) & set(split["holdout"])
+    state = json.loads((folder / "optimize_state.json").read_text())
+    first = state["iterations"][0]
+    assert first["outcome"] == "accepted" and first["decision"]["by"] == "policy:accept_gated"
+    assert first["gate"]["transitions"]["broken"] == []
+    assert state["incumbent"] != state["baseline"]
+    assert state["stop_reason"] == "every optimization case passes"
+    report = (folder / "report.md").read_text()
+    assert "| Model | Phase | Opt alpha | Opt beta | Holdout alpha | Holdout beta |" in report
+    assert "| `scripted/replay` | final | 1.00 | 1.00 | 1.00 | 1.00 |" in report
+    assert PHRASE in report  # the diff of the accepted version
+    exported = [p for p in ws["harness"].iterdir() if p.name.startswith("default_opt_")]
+    assert len(exported) == 1 and PHRASE in (exported[0] / "system_prompt.md.j2").read_text()
+    # the exported set runs as a harness in a later plain run
+    later = bh("model=scripted", "roles=scripted", f"evals.root={ws['evals']}", "evals=all",
+               f"harness.dir={ws['harness']}", f"harness.name={exported[0].name}", f"runtime.outputs={ws['root'] / 'o2'}")
+    assert later.returncode == 0 and "correctness 1.00" in later.stdout
+
+    # resume: the same command recomputes nothing and asks the proposer nothing
+    lines = len((folder / "traces.jsonl").read_text().splitlines())
+    again = bh(*args(ws, proposals(ws)))
+    assert again.returncode == 0, again.stderr
+    assert len((folder / "traces.jsonl").read_text().splitlines()) == lines
+
+
+def test_leaky_proposal_is_rejected(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    result = bh(*args(ws, proposals(ws, "For alpha_0, alpha_1, alpha_2, alpha_3, beta_0 and beta_1, call do_task.")))
+    assert result.returncode == 0, result.stderr
+    state = json.loads((run_dir(ws) / "optimize_state.json").read_text())
+    assert state["iterations"][0]["outcome"] == "no_candidate"
+    assert "leakage" in state["iterations"][0]["rejection"]
+    assert state["incumbent"] == state["baseline"]
+
+
+def test_useless_proposal_fails_the_gate_then_a_good_one_passes(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    result = bh(*args(ws, proposals(ws, "Be concise.", PHRASE)))
+    assert result.returncode == 0, result.stderr
+    state = json.loads((run_dir(ws) / "optimize_state.json").read_text())
+    outcomes = [it["outcome"] for it in state["iterations"]]
+    assert outcomes == ["gate_failed", "accepted"]
+    assert "net fixed cases 0" in state["iterations"][0]["gate"]["reasons"][0]
+    prompt = (run_dir(ws) / "iterations" / "002" / "proposer_prompt.md").read_text()
+    assert "gate_failed" in prompt  # history reaches the proposer
+    assert "alpha_" not in prompt.split("## Failures")[0]  # surfaces carry no case ids
+    holdout = json.loads((run_dir(ws) / "split.json").read_text())["holdout"]
+    assert not any(case_id in prompt for case_id in holdout)  # never shows holdout cases
+
+
+def test_interactive_review_waits_then_resumes(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    responses = proposals(ws, PHRASE)
+    first = bh(*args(ws, responses, "review=interactive"))
+    assert first.returncode == 0, first.stderr
+    assert "waiting for review" in first.stderr
+    folder = run_dir(ws)
+    state = json.loads((folder / "optimize_state.json").read_text())
+    assert state["status"] == "waiting_for_review" and state["iterations"][0]["outcome"] == "pending_review"
+    import subprocess
+    import sys
+
+    decided = subprocess.run([sys.executable, "-m", "betterharness.review", str(folder), "--approve", "--reason",
+                              "general rule, no overfitting"], capture_output=True, text=True, cwd=ROOT)
+    assert decided.returncode == 0, decided.stderr
+    assert "recorded: approve" in decided.stderr
+    second = bh(*args(ws, responses, "review=interactive"))
+    assert second.returncode == 0, second.stderr
+    state = json.loads((folder / "optimize_state.json").read_text())
+    assert state["status"] == "complete" and state["iterations"][0]["outcome"] == "accepted"
+    assert state["iterations"][0]["decision"]["reason"] == "general rule, no overfitting"
+    assert "general rule, no overfitting" in (folder / "report.md").read_text()
+
+
+def test_budget_stops_the_loop(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    result = bh(*args(ws, proposals(ws, PHRASE), "optimizer.budget.max_rollouts=7"))
+    assert result.returncode == 0, result.stderr
+    state = json.loads((run_dir(ws) / "optimize_state.json").read_text())
+    assert "rollout budget 7 reached" in state["stop_reason"]
+    assert state["iterations"] == []

@@ -1,0 +1,136 @@
+"""Split, gate, leakage, edits and review decisions against hand-computed outcomes."""
+
+from __future__ import annotations
+
+import pytest
+
+from betterharness.config.schema import GateConfig, ReviewConfig, SplitConfig
+from betterharness.errors import ConfigError
+from betterharness.evals.case import EvalCase
+from betterharness.evals.split import split_cases
+from betterharness.harness.templates import Harness
+from betterharness.optimize.gate import gate, sign_test, transitions
+from betterharness.optimize.leakage import case_literals, leaks
+from betterharness.optimize.propose import Edit, Proposal, Rejected, apply_edit, candidate_from, parse_proposal
+from betterharness.optimize.review import ask_human, auto_decide
+from betterharness.optimize.state import Iteration
+from betterharness.scoring.score import Score
+
+
+def make_case(case_id: str, tag: str = "t", tier: str = "hillclimb") -> EvalCase:
+    return EvalCase.model_validate({
+        "id": case_id, "description": "d", "tags": [tag], "tier": tier,
+        "input": {"messages": [{"role": "user", "content": "Email ana@acme.test about order ORD-5521"}]},
+        "success": [{"final_text_contains": ["confirmed-7781"]}, {"tool_called": {"name": "send_email"}}],
+        "ideal": {"steps": 1, "tool_calls": 0}})
+
+
+def score(case_id: str, passed: bool, epoch: int = 0) -> Score:
+    return Score(case_id=case_id, epoch=epoch, tags=["t"], tier="hillclimb", model="m", harness_hash="h",
+                 correctness=1.0 if passed else 0.0)
+
+
+def test_split_is_stratified_deterministic_and_complete() -> None:
+    cases = [make_case(f"a{i}", "a") for i in range(5)] + [make_case(f"b{i}", "b") for i in range(2)]
+    first = split_cases(cases, SplitConfig(seed=3))
+    assert first == split_cases(list(reversed(cases)), SplitConfig(seed=3))
+    assert first != split_cases(cases, SplitConfig(seed=4)) or True  # seeds may coincide on tiny sets
+    for tag, parts in first.by_tag.items():
+        assert parts["optimization"] and parts["holdout"], tag
+    assert sorted(first.optimization + first.holdout) == sorted(c.id for c in cases)
+    sealed = split_cases(cases[:5] + [make_case("b9", "b"), *cases[5:]], SplitConfig(optimization=0.5, holdout=0.3,
+                                                                                         test=0.2))
+    assert all(parts["test"] for parts in sealed.by_tag.values())
+
+
+def test_split_needs_two_cases_per_tag() -> None:
+    with pytest.raises(ConfigError) as info:
+        split_cases([make_case("a0", "a"), make_case("b0", "b"), make_case("b1", "b")], SplitConfig())
+    assert "tag 'a' has 1 case(s)" in info.value.problem
+
+
+def test_sign_test_values() -> None:
+    assert sign_test(0, 0) == 1.0
+    assert sign_test(1, 0) == 0.5
+    assert sign_test(3, 0) == 0.125
+    assert sign_test(2, 1) == 0.5
+
+
+def test_transitions_with_epochs() -> None:
+    before = [score("fix", False, e) for e in (0, 1)] + [score("brk", True, e) for e in (0, 1)] + \
+        [score("flaky", True, 0), score("flaky", False, 1), score("ok", True, 0), score("ok", True, 1)]
+    after = [score("fix", True, e) for e in (0, 1)] + [score("brk", False, e) for e in (0, 1)] + \
+        [score("flaky", False, 0), score("flaky", True, 1), score("ok", True, 0), score("ok", True, 1)]
+    moves = transitions(before, after)
+    assert (moves.fixed, moves.broken, moves.unstable, moves.still_passing) == (["fix"], ["brk"], ["flaky"], ["ok"])
+    assert (moves.pairs_gained, moves.pairs_lost) == (3, 3)
+
+
+def test_gate_rules() -> None:
+    cases = [make_case("a"), make_case("b"), make_case("r", tier="regression")]
+    inc = [score("a", False), score("b", False), score("r", True)]
+    good = [score("a", True), score("b", True), score("r", True)]
+    result = gate(cases, inc, good, GateConfig(alpha=0.25), [score("h", True)], [score("h", True)])
+    assert result.passed and result.p_value == 0.25
+    noisy = gate(cases, inc, [score("a", True), score("b", False), score("r", True)], GateConfig(alpha=0.25))
+    assert not noisy.passed and "not beyond noise" in noisy.reasons[0]
+    breaks = gate(cases, inc, [score("a", True), score("b", True), score("r", False)], GateConfig(alpha=1.0))
+    assert not breaks.passed and breaks.broken_regression == ["r"]
+    worse_holdout = gate(cases, inc, good, GateConfig(alpha=1.0), [score("h", True)], [score("h", False)])
+    assert not worse_holdout.passed and "holdout inferior" in worse_holdout.reasons[-1]
+
+
+def test_leakage_catches_ids_answers_and_literals_but_not_tool_names() -> None:
+    case = make_case("orders_case")
+    literals = case_literals(case)
+    assert {"orders_case", "confirmed-7781", "ana@acme.test", "ORD-5521"} <= literals
+    assert "send_email" not in literals
+    assert leaks("", "Always call send_email when asked.", [case]) == []
+    assert leaks("", "Reply confirmed-7781 to ana@acme.test", [case]) == ["ana@acme.test", "confirmed-7781"]
+    assert leaks("ana@acme.test was already there", "ana@acme.test was already there!", [case]) == []
+
+
+def test_edits_apply_exactly() -> None:
+    source = "Line one.\nLine two.\n"
+    assert apply_edit(source, Edit(surface="s", op="append", text="Three.")) == "Line one.\nLine two.\n\nThree.\n"
+    assert apply_edit(source, Edit(surface="s", op="replace", find="two", text="2")) == "Line one.\nLine 2.\n"
+    assert apply_edit(source, Edit(surface="s", op="insert_after", find="one.", text=" Yes.")).startswith(
+        "Line one. Yes.")
+    with pytest.raises(Rejected):
+        apply_edit(source, Edit(surface="s", op="replace", find="Line", text="x"))
+
+
+def test_one_change_rule_and_rendering() -> None:
+    harness = Harness(name="h", sources={"system_prompt": "Hi {{ agent_name }}", "tool:a": "A.", "tool:b": "B."},
+                      vars={"agent_name": "X"})
+    both_tools = Proposal(edit=Edit(surface="tool:a", text="more"), also=Edit(surface="tool:b", text="more"))
+    with pytest.raises(Rejected) as info:
+        candidate_from(harness, both_tools, [])
+    assert "one change per iteration" in info.value.problem
+    assert candidate_from(harness, both_tools, [], together=[["tool:a", "tool:b"]]).sources["tool:b"] == "B.\n\nmore\n"
+    joint = Proposal(edit=Edit(surface="system_prompt", text="Use a."), also=Edit(surface="tool:a", text="Use me."))
+    child = candidate_from(harness, joint, [])
+    assert child.parent == harness.hash and child.hash != harness.hash
+    broken = Proposal(edit=Edit(surface="system_prompt", text="{{ missing_var }}"))
+    with pytest.raises(Exception, match="undefined"):
+        candidate_from(harness, broken, [])
+
+
+def test_parse_proposal_tolerates_fences_and_flat_form() -> None:
+    fenced = 'Here:\n```json\n{"edit": {"surface": "system_prompt", "op": "append", "text": "x"}, "rationale": "r"}\n```'
+    assert parse_proposal(fenced).edit.text == "x"
+    flat = '{"surface": "tool:a", "op": "rewrite", "text": "y", "rationale": "r"}'
+    assert parse_proposal(flat).edit.surface == "tool:a"
+    with pytest.raises(Rejected):
+        parse_proposal("no json here")
+
+
+def test_review_decisions() -> None:
+    cases = [make_case("a")]
+    result = gate(cases, [score("a", False)], [score("a", True)], GateConfig(alpha=1.0))
+    assert auto_decide(result, ReviewConfig()).verdict == "approve"
+    assert auto_decide(result, ReviewConfig(policy="reject_all")).verdict == "reject"
+    answers = iter(["x", "r", "overfits to one phrasing"])
+    decision = ask_human(Iteration(index=1, incumbent="h"), {}, read=lambda _: next(answers))
+    assert decision.verdict == "reject" and decision.reason == "overfits to one phrasing"
+    assert decision.by.startswith("human:")
