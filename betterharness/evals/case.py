@@ -106,7 +106,10 @@ class MockTool(Strict):
     @field_validator("parameters")
     @classmethod
     def _valid_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
-        jsonschema.Draft202012Validator.check_schema(value)
+        try:
+            jsonschema.Draft202012Validator.check_schema(value)
+        except jsonschema.SchemaError as exc:
+            raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
         if value.get("type") != "object":
             raise ValueError("tool parameters must be a JSON Schema with `type: object`")
         return value

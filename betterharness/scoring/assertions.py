@@ -339,4 +339,4 @@ class MemoryUnchanged(Assertion):
         return self.verdict(not (added or removed or changed), detail)
 
 
-from betterharness.scoring import judge, tool_assertions  # noqa: E402, F401  (registers the rest)
+from betterharness.scoring import bfcl, judge, tool_assertions  # noqa: E402, F401  (registers the rest)

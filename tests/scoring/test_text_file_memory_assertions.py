@@ -153,7 +153,7 @@ def test_unknown_assertion_lists_allowed_names() -> None:
 
 def test_every_builtin_is_registered() -> None:
     assert assertion_names() == [
-        "asks_question", "call_order", "file_absent", "file_contains", "file_equals", "file_excludes",
+        "asks_question", "bfcl_calls", "call_order", "file_absent", "file_contains", "file_equals", "file_excludes",
         "file_exists", "final_text_contains", "final_text_contains_any", "final_text_excludes",
         "final_text_min_length", "final_text_regex", "llm_judge", "max_tool_calls", "memory_contains",
         "memory_excludes", "memory_unchanged", "no_tool_calls", "no_tool_errors", "parallel_calls",
@@ -192,6 +192,7 @@ DOC_EXAMPLES = """
 - max_tool_calls: 3
 - no_tool_errors: true
 - llm_judge: {criteria: ["Asks for the recipient", "Does not ask for the schedule"], show: trajectory}
+- bfcl_calls: {calls: [{get_weather: {city: [Paris, "Paris, France"], unit: ["", celsius]}}], order: any}
 """
 
 
