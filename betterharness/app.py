@@ -10,7 +10,7 @@ from betterharness.config.schema import ExperimentConfig
 from betterharness.errors import CaseError
 from betterharness.evals.load import CaseSet, load_cases
 from betterharness.experiment import Experiment
-from betterharness.harness.templates import load_harness
+from betterharness.harness.templates import Harness, load_harness
 from betterharness.latency import LatencyBook
 from betterharness.report.run import render_run_report
 from betterharness.runner import run_rollouts
@@ -37,12 +37,11 @@ def run_experiment(experiment: Experiment) -> Path:
         return optimize(experiment, cases, harness)
     experiment.start({"cases": [c.id for c in cases.cases], "harness_hash": harness.hash,
                       "invalid_cases": [e.render() for e in cases.errors]})
-    return asyncio.run(_plain_run(experiment, cases))
+    return asyncio.run(_plain_run(experiment, cases, harness))
 
 
-async def _plain_run(experiment: Experiment, cases: CaseSet) -> Path:
+async def _plain_run(experiment: Experiment, cases: CaseSet, harness: Harness) -> Path:
     config = experiment.config
-    harness = load_harness(config.harness)
     store = RunStore(experiment.folder)
     sink = TraceSink(f"betterharness-{experiment.hash}", {"model": config.model.id, "hash": experiment.hash},
                      enabled=config.runtime.langsmith)

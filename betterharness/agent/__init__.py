@@ -1,0 +1,1 @@
+"""The agent loop, its simulated user and its tool environments."""

@@ -1,0 +1,1 @@
+"""Config schema, validation with clear errors, and the experiment identity hash."""

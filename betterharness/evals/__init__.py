@@ -1,0 +1,1 @@
+"""Eval cases: the schema, loading, splitting, importing and mining."""

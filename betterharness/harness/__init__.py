@@ -1,0 +1,1 @@
+"""Harness template sets, versions and diffs."""

@@ -1,0 +1,1 @@
+"""The hill-climbing loop: diagnose, propose, gate, review, finish."""

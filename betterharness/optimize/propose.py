@@ -140,7 +140,8 @@ def render_prompt(template: Path, incumbent: Harness, diagnosis: Diagnosis, hist
                   rules: dict[str, Any]) -> str:
     """The proposer prompt from the user-editable Jinja template."""
     return render_text(template.read_text(encoding="utf-8"), {
-        "surfaces": incumbent.sources, "diagnosis": diagnosis.model_dump(), "history": [h.model_dump() for h in history],
+        "surfaces": incumbent.sources, "diagnosis": diagnosis.model_dump(),
+        "history": [h.model_dump() for h in history],
         "rules": rules,
     }, origin=str(template))
 

@@ -1,0 +1,1 @@
+"""Markdown reports of runs, sweeps and optimize runs."""

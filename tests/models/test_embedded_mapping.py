@@ -16,8 +16,8 @@ from betterharness.models.embedded import (
     NEXT_STEP_HINT,
     build_request,
     build_step_schema,
-    parse_step,
     parse_options,
+    parse_step,
     rewrite_history,
     sanitize_schema,
 )

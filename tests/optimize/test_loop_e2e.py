@@ -89,7 +89,8 @@ def test_accepts_a_real_fix_and_reports_holdout(workspace: dict[str, Path]) -> N
     assert len(exported) == 1 and PHRASE in (exported[0] / "system_prompt.md.j2").read_text()
     # the exported set runs as a harness in a later plain run
     later = bh("model=scripted", "roles=scripted", f"evals.root={ws['evals']}", "evals=all",
-               f"harness.dir={ws['harness']}", f"harness.name={exported[0].name}", f"runtime.outputs={ws['root'] / 'o2'}")
+               f"harness.dir={ws['harness']}", f"harness.name={exported[0].name}",
+               f"runtime.outputs={ws['root'] / 'o2'}")
     assert later.returncode == 0 and "correctness 1.00" in later.stdout
 
     # resume: the same command recomputes nothing and asks the proposer nothing

@@ -117,7 +117,8 @@ def test_one_change_rule_and_rendering() -> None:
 
 
 def test_parse_proposal_tolerates_fences_and_flat_form() -> None:
-    fenced = 'Here:\n```json\n{"edit": {"surface": "system_prompt", "op": "append", "text": "x"}, "rationale": "r"}\n```'
+    body = '{"edit": {"surface": "system_prompt", "op": "append", "text": "x"}, "rationale": "r"}'
+    fenced = f"Here:\n```json\n{body}\n```"
     assert parse_proposal(fenced).edit.text == "x"
     flat = '{"surface": "tool:a", "op": "rewrite", "text": "y", "rationale": "r"}'
     assert parse_proposal(flat).edit.surface == "tool:a"
