@@ -7,11 +7,14 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def _first_existing(*candidates: Path) -> Path:
-    for candidate in candidates:
-        if candidate.is_dir():
-            return candidate
-    return candidates[0]
+CHECKOUT = (PACKAGE_DIR.parent / "pyproject.toml").is_file()
+"""True when running from a source checkout (editable install), where data lives beside the package."""
+
+
+def _first_existing(checkout: Path, packaged: Path) -> Path:
+    if CHECKOUT and checkout.is_dir():
+        return checkout
+    return packaged if packaged.is_dir() else checkout
 
 
 def conf_dir() -> Path:

@@ -221,3 +221,12 @@ async def test_grep_filters(env: ToolEnvironment) -> None:
 
 async def test_grep_invalid_regex(env: ToolEnvironment) -> None:
     assert (await fail(env, "grep", pattern="print(")).startswith("Error: invalid regex 'print(': missing ),")
+
+
+def test_read_file_caps_one_read_so_long_files_must_be_paged() -> None:
+    from betterharness.agent.tools.filesystem import MAX_LIMIT, VirtualFilesystem
+
+    fs = VirtualFilesystem({"/big.txt": "\n".join(f"line {i}" for i in range(1000))})
+    out = fs.read_file("/big.txt", offset=0, limit=1000).splitlines()
+    assert len(out) == MAX_LIMIT + 1
+    assert out[-1] == f"... ({1000 - MAX_LIMIT} more lines; read again with offset={MAX_LIMIT})"

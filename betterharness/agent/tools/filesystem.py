@@ -16,6 +16,8 @@ from betterharness.agent.tools.paths import (
 )
 
 DEFAULT_LIMIT = 200
+MAX_LIMIT = 250
+"""The most lines one read returns: long inputs must be paged, as a context budget would force."""
 MAX_GREP_LINES = 500
 EMPTY_FILE = "System reminder: File exists but has empty contents"
 
@@ -23,7 +25,7 @@ DESCRIPTIONS: dict[str, str] = {
     "ls": "List the files and directories directly inside a directory (absolute paths; directories end "
     "with '/'). Use it to explore the filesystem before reading or editing.",
     "read_file": "Read a text file. Output is numbered like `cat -n`, starting at line 1. Reads up to "
-    f"`limit` lines (default {DEFAULT_LIMIT}) from the 0-based line `offset`; for long files, read again "
+    f"`limit` lines (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}) from the 0-based line `offset`; for long files, read again "
     "with the offset given at the end of the output. Always read a file before editing it.",
     "write_file": "Create a new file with the given content. Fails if the file already exists: use "
     "edit_file to change an existing file.",
@@ -89,14 +91,14 @@ class VirtualFilesystem:
         return "\n".join(sorted(children)) if children else f"{directory} is empty."
 
     def read_file(self, file_path: str, offset: int = 0, limit: int = DEFAULT_LIMIT) -> str:
-        """Lines ``offset`` .. ``offset + limit`` of a file, numbered like ``cat -n``."""
+        """Lines ``offset`` .. ``offset + limit`` of a file (at most MAX_LIMIT), numbered like ``cat -n``."""
         path = self._existing_file(file_path)
         lines = self.files[path].splitlines()
         if not lines:
             return EMPTY_FILE
         if offset >= len(lines):
             raise ToolFailure(f"offset {offset} is past the end of {path}, which has {len(lines)} line(s).")
-        end = min(offset + limit, len(lines))
+        end = min(offset + min(limit, MAX_LIMIT), len(lines))
         out = [f"{number:6d}\t{line}" for number, line in enumerate(lines[offset:end], start=offset + 1)]
         if end < len(lines):
             rest = len(lines) - end
