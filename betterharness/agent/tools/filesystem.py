@@ -25,8 +25,8 @@ DESCRIPTIONS: dict[str, str] = {
     "ls": "List the files and directories directly inside a directory (absolute paths; directories end "
     "with '/'). Use it to explore the filesystem before reading or editing.",
     "read_file": "Read a text file. Output is numbered like `cat -n`, starting at line 1. Reads up to "
-    f"`limit` lines (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}) from the 0-based line `offset`; for long files, read again "
-    "with the offset given at the end of the output. Always read a file before editing it.",
+    f"`limit` lines (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}) from the 0-based line `offset`; "
+    "for long files, read again with the offset given at the end of the output. Always read a file before editing it.",
     "write_file": "Create a new file with the given content. Fails if the file already exists: use "
     "edit_file to change an existing file.",
     "edit_file": "Replace an exact string in a file. `old_string` must match the file exactly (including "
