@@ -32,8 +32,8 @@ def read(path: str) -> dict[str, Any]:
 
 async def run(case: EvalCase, script: dict[str, list[Any]], limits: LimitsConfig | None = None) -> Any:
     with scripted("r", script):
-        return await run_case(case, load_harness(HarnessConfig(vars={"agent_name": "Ada"})), AGENT, limits or LimitsConfig(), rollout="r",
-                              user=USER)
+        harness = load_harness(HarnessConfig(vars={"agent_name": "Ada"}))
+        return await run_case(case, harness, AGENT, limits or LimitsConfig(), rollout="r", user=USER)
 
 
 async def test_parallel_calls_in_one_step_and_history() -> None:
