@@ -11,7 +11,8 @@ first-call and connection set-up are not counted: wall time (``perf_counter``) a
 
     /work/venv/bin/python benchmarks/runner_overhead.py --cases 400
 
-prints a table and writes ``benchmarks/results.md`` (figures, machine facts, start-up times).
+prints a table and writes ``benchmarks/results.md`` (figures, machine facts, start-up times), keeping
+its hand-written ``## Notes`` section.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results.md"
+NOTES = "## Notes"
+"""A section of results.md written by hand; a re-run keeps it below the new figures."""
 MODEL = "openai/bench-model"
 KEY_ENV = "BH_BENCH_KEY"
 MODES = ("bare", "openai", "betterharness")
@@ -413,6 +416,15 @@ def render(results: dict[str, list[Measurement]], args: argparse.Namespace) -> l
     return lines
 
 
+def kept_notes(path: Path) -> str:
+    """The hand-written ``## Notes`` section of an earlier results file (kept when the figures are rewritten)."""
+    if not path.exists():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    start = text.find(NOTES)
+    return "\n" + text[start:].rstrip() + "\n" if start >= 0 else ""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark (or, with ``--child``, one measurement)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -464,7 +476,7 @@ def main(argv: list[str] | None = None) -> None:
     print("\n".join(table))
     if startup:
         print("\n".join(startup))
-    args.output.write_text("\n".join(text) + "\n", encoding="utf-8")
+    args.output.write_text("\n".join(text) + "\n" + kept_notes(args.output), encoding="utf-8")
     print(f"wrote {args.output}")
 
 

@@ -55,7 +55,7 @@ async def _plain_run(experiment: Experiment, cases: CaseSet, harness: Harness) -
     scores = book.apply(book.update(scores))
     metrics = aggregate(scores)
     write_json(experiment.folder / "metrics.json", metrics)
-    experiment.finish(ran=stats.ran, reused=stats.reused)
+    experiment.finish(ran=stats.ran, reused=stats.reused, cached=stats.cached)
     report = experiment.folder / "report.md"
     write_text(report, render_run_report(experiment.record, metrics, scores, cases.errors))
     return report

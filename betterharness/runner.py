@@ -8,8 +8,10 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 
 from betterharness.agent.loop import run_case
+from betterharness.cache import RolloutCache
 from betterharness.config.schema import ExperimentConfig
 from betterharness.evals.case import EvalCase
 from betterharness.harness.templates import Harness
@@ -43,10 +45,11 @@ class Clients:
 
 @dataclass
 class RunStats:
-    """What a run did: rollouts run now, rollouts reused from disk."""
+    """What a run did: rollouts run now, reused from this folder, or taken from the shared cache."""
 
     ran: int = 0
     reused: int = 0
+    cached: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -99,11 +102,20 @@ async def run_rollouts(
                 stats.reused += 1
             else:
                 todo.append((case, epoch))
+    cache = RolloutCache(Path(config.runtime.outputs), config) if config.runtime.cache else None
     progress = Progress(len(todo), label, config.runtime.progress)
     semaphore = asyncio.Semaphore(config.runtime.concurrency)
     scripted = clients.scripted()
 
     async def one(case: EvalCase, epoch: int) -> None:
+        key = cache.key(case, harness.hash, epoch) if cache else ""
+        hit = cache.get(key) if cache and not config.runtime.force else None
+        if hit is not None:
+            store.add(*hit)
+            results[(case.id, epoch)] = hit[1]
+            stats.cached += 1
+            progress.update(hit[1])
+            return
         async with semaphore:
             rollout = f"{harness.hash}:{case.id}#{epoch}"
             with ExitStack() as stack:
@@ -116,6 +128,8 @@ async def run_rollouts(
                 ctx = ScoringContext(judge=partial(clients.judge.text, rollout=rollout), prompts_dir=prompts_dir())
                 score = await _score(trace, case, ctx)
             store.add(trace, score)
+            if cache is not None:
+                cache.put(key, trace, score)
             if sink is not None:
                 sink.send(trace, score)
             results[(case.id, epoch)] = score

@@ -124,7 +124,8 @@ class RuntimeConfig(Group):
     backoff_s: float = Field(default=1.0, ge=0, description="First backoff; doubles per retry.")
     request_timeout_s: float = Field(default=120.0, gt=0)
     outputs: str = Field(default="outputs", description="Root folder of run outputs.")
-    force: bool = Field(default=False, description="Re-run cases already finished in this folder.")
+    force: bool = Field(default=False, description="Re-run rollouts already finished here or cached.")
+    cache: bool = Field(default=True, description="Reuse identical rollouts from <outputs>/_cache.")
     progress: bool = True
     log_level: str = "WARNING"
     langsmith: bool = Field(default=True, description="Send traces to LangSmith when LANGSMITH_API_KEY is set.")

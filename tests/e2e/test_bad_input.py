@@ -8,7 +8,7 @@ from tests.e2e.conftest import bh
 
 
 def _runs(outputs: Path) -> list[Path]:
-    return [p for p in outputs.iterdir() if p.is_dir()] if outputs.exists() else []
+    return [p for p in outputs.iterdir() if p.is_dir() and not p.name.startswith("_")] if outputs.exists() else []
 
 
 def test_unknown_key(tmp_path: Path, suite: Path) -> None:

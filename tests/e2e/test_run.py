@@ -49,9 +49,9 @@ def test_interrupted_run_resumes_only_the_missing(tmp_path: Path, suite: Path) -
     scores = (run / "scores.jsonl").read_text().splitlines()
     assert len(scores) == 6
     (run / "scores.jsonl").write_text("\n".join(scores[:4]) + "\n" + scores[4][:30])  # torn last line
-    assert bh(*args).returncode == 0
+    assert bh(*args, "runtime.cache=false").returncode == 0
     record = json.loads((run / "experiment.json").read_text())
-    assert (record["ran"], record["reused"]) == (2, 4)
+    assert (record["ran"], record["reused"], record["cached"]) == (2, 4, 0)
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["overall"]["rollouts"] == 6 and metrics["overall"]["pass_hat_k"] == 1.0
 
@@ -80,3 +80,17 @@ def test_unplanned_request_fails_loudly(tmp_path: Path, suite: Path) -> None:
     scores = [json.loads(x) for x in (_only_run(outputs) / "scores.jsonl").read_text().splitlines()]
     failed = next(s for s in scores if s["case_id"] == "tool_use_weather_single_call")
     assert failed["correctness"] == 0.0 and "unplanned agent request" in failed["error"]
+
+
+def test_shared_cache_reuses_rollouts_across_experiments(tmp_path: Path, suite: Path) -> None:
+    outputs = tmp_path / "out"
+    base = ["model=scripted", "roles=scripted", f"evals.root={suite}", "evals=all", f"runtime.outputs={outputs}"]
+    assert bh(*base).returncode == 0
+    assert bh(*base, "epochs=2").returncode == 0  # a new experiment (new hash) that needs epoch 0 again
+    records = [json.loads(p.read_text()) for p in outputs.glob("*/experiment.json")]
+    second = next(r for r in records if r["config"]["epochs"] == 2)
+    assert (second["ran"], second["cached"]) == (3, 3)
+    forced = bh(*base, "epochs=2", "runtime.force=true")
+    assert forced.returncode == 0
+    record = json.loads((outputs / second["hash"] / "experiment.json").read_text())
+    assert (record["ran"], record["cached"], record["reused"]) == (6, 0, 0)

