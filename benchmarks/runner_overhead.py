@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import cProfile
 import gc
 import importlib.metadata
@@ -35,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +46,10 @@ NOTES = "## Notes"
 """A section of results.md written by hand; a re-run keeps it below the new figures."""
 MODEL = "openai/bench-model"
 KEY_ENV = "BH_BENCH_KEY"
-MODES = ("bare", "openai", "betterharness")
+MODES = ("bare", "openai", "betterharness", "betterharness_nocache")
 LABELS = {"bare": "bare loop, litellm.acompletion", "openai": "bare loop, openai SDK (reference)",
-          "betterharness": "betterharness run_rollouts"}
+          "betterharness": "betterharness run_rollouts (defaults: rollout cache on)",
+          "betterharness_nocache": "betterharness run_rollouts, runtime.cache=false"}
 TOOL_RESULT = {"status": "shipped"}
 TOOL: dict[str, Any] = {
     "name": "lookup_order",
@@ -159,20 +162,26 @@ def prepare_openai(api_base: str, concurrency: int) -> Callable[[int, str], Run]
     return prepare
 
 
-def prepare_betterharness(api_base: str, concurrency: int) -> Callable[[int, str], Run]:
-    """``run_rollouts`` over N eval cases with one mock tool, scored and stored in a temporary RunStore."""
+def prepare_betterharness(api_base: str, concurrency: int, cache: bool = True) -> Callable[[int, str], Run]:
+    """``run_rollouts`` over N eval cases with one mock tool, scored and stored in a temporary RunStore.
+
+    The outputs root (and so the rollout cache) is a fresh temporary folder: every rollout is a miss
+    that is run and then written to the cache, as in a first run.
+    """
     from betterharness.config.schema import ExperimentConfig, HarnessConfig, ModelConfig, RuntimeConfig
     from betterharness.evals.case import EvalCase
     from betterharness.harness.templates import load_harness
     from betterharness.runner import run_rollouts
     from betterharness.store import RunStore
 
+    folder = Path(tempfile.mkdtemp(prefix="bh-bench-"))
+    atexit.register(shutil.rmtree, folder, True)
     config = ExperimentConfig(
         model=ModelConfig(id=MODEL, api_base=api_base, api_key_env=KEY_ENV),
-        runtime=RuntimeConfig(concurrency=concurrency, progress=False, langsmith=False, request_timeout_s=60),
+        runtime=RuntimeConfig(concurrency=concurrency, progress=False, langsmith=False, request_timeout_s=60,
+                              outputs=str(folder / "outputs"), cache=cache),
     )
     harness = load_harness(HarnessConfig(vars={"agent_name": "Assistant"}))
-    folder = Path(tempfile.mkdtemp(prefix="bh-bench-"))
 
     def case(index: int, tag: str) -> EvalCase:
         return EvalCase.model_validate({
@@ -190,7 +199,8 @@ def prepare_betterharness(api_base: str, concurrency: int) -> Callable[[int, str
         async def run() -> int:
             scores, stats = await run_rollouts(cases, harness, config, store, epochs=1)
             failed = [s.case_id for s in scores if not s.passed]
-            assert stats.ran == n and not failed, f"{len(failed)} cases failed, e.g. {failed[:3]} {stats.errors[:3]}"
+            assert not failed, f"{len(failed)} cases failed, e.g. {failed[:3]} {stats.errors[:3]}"
+            assert stats.ran == n, f"{stats.ran} of {n} ran ({stats.reused} reused, {stats.cached} cached)"
             return 2 * n
 
         return run
@@ -200,6 +210,7 @@ def prepare_betterharness(api_base: str, concurrency: int) -> Callable[[int, str
 
 PREPARERS: dict[str, Callable[[str, int], Callable[[int, str], Run]]] = {
     "bare": prepare_bare, "openai": prepare_openai, "betterharness": prepare_betterharness,
+    "betterharness_nocache": partial(prepare_betterharness, cache=False),
 }
 
 
@@ -287,7 +298,8 @@ def hot_spots(profile: Path, limit: int = 25) -> str:
     rows = []
     for (file, line, name), (_cc, calls, own, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         rows.append((own, cumulative, calls, f"{_short(file)}:{line}({name})"))
-    lines = [f"Profiled CPU in the event-loop thread: {total:.2f} s (cProfile adds its own overhead).", "",
+    lines = [f"Profiled time in the event-loop thread: {total:.2f} s (idle `epoll` waits included; cProfile "
+             "slows everything it measures, so compare rows with each other, not with the table above).", "",
              "Top functions by own time:", "", "| own s | cum s | calls | function |", "|---:|---:|---:|---|"]
     lines += [f"| {own:.3f} | {cum:.3f} | {calls} | `{where}` |"
               for own, cum, calls, where in sorted(rows, reverse=True)[:limit]]

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from betterharness.config.identity import canonical_json
 from betterharness.config.schema import ExperimentConfig
 from betterharness.evals.case import EvalCase
 from betterharness.scoring.score import Score
-from betterharness.store import write_json
 from betterharness.trace import Trace
 
 CACHE_VERSION = 1
@@ -33,6 +33,7 @@ class RolloutCache:
             "limits": config.limits.model_dump(mode="json"),
         })
         self.hits = 0
+        self._made: set[Path] = set()
 
     def key(self, case: EvalCase, harness_hash: str, epoch: int) -> str:
         """The rollout's content address."""
@@ -53,7 +54,13 @@ class RolloutCache:
         return found
 
     def put(self, key: str, trace: Trace, score: Score) -> None:
-        """Store a finished rollout, unless it ended in an error."""
-        if score.error is None and trace.error is None:
-            write_json(self._path(key), {"trace": trace.model_dump(mode="json"),
-                                         "score": score.model_dump(mode="json")})
+        """Store a finished rollout, unless it ended in an error (compact JSON, written atomically)."""
+        if score.error is not None or trace.error is not None:
+            return
+        path = self._path(key)
+        if path.parent not in self._made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(path.parent)
+        temp = path.with_suffix(f".{os.getpid()}.tmp")
+        temp.write_text(f'{{"trace":{trace.model_dump_json()},"score":{score.model_dump_json()}}}', encoding="utf-8")
+        os.replace(temp, path)

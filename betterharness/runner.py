@@ -107,6 +107,8 @@ async def run_rollouts(
     semaphore = asyncio.Semaphore(config.runtime.concurrency)
     scripted = clients.scripted()
 
+    prompts = prompts_dir()
+
     async def one(case: EvalCase, epoch: int) -> None:
         key = cache.key(case, harness.hash, epoch) if cache else ""
         hit = cache.get(key) if cache and not config.runtime.force else None
@@ -125,11 +127,11 @@ async def run_rollouts(
                     stack.enter_context(script_scope(rollout, _script(case)))
                 trace = await run_case(case, harness, clients.agent, config.limits, epoch=epoch, rollout=rollout,
                                        user=clients.user)
-                ctx = ScoringContext(judge=partial(clients.judge.text, rollout=rollout), prompts_dir=prompts_dir())
+                ctx = ScoringContext(judge=partial(clients.judge.text, rollout=rollout), prompts_dir=prompts)
                 score = await _score(trace, case, ctx)
             store.add(trace, score)
             if cache is not None:
-                cache.put(key, trace, score)
+                await asyncio.to_thread(cache.put, key, trace, score)
             if sink is not None:
                 sink.send(trace, score)
             results[(case.id, epoch)] = score

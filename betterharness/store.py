@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from pydantic import BaseModel
 
@@ -66,18 +66,29 @@ class RunStore:
         self.traces_path = folder / "traces.jsonl"
         self.scores_path = folder / "scores.jsonl"
         self.scores: dict[RolloutKey, Score] = {key_of(s): s for s in read_jsonl(self.scores_path, Score)}
+        self._files: tuple[TextIO, TextIO] | None = None
 
     def done(self, key: RolloutKey) -> Score | None:
         """The stored score of a finished rollout, if any."""
         return self.scores.get(key)
 
     def add(self, trace: Trace, score: Score) -> None:
-        """Append one finished rollout (trace first, so a score never lacks its trace)."""
-        with self.traces_path.open("a", encoding="utf-8") as f:
-            f.write(trace.model_dump_json() + "\n")
-        with self.scores_path.open("a", encoding="utf-8") as f:
-            f.write(score.model_dump_json() + "\n")
+        """Append one finished rollout (trace first, so a score never lacks its trace), flushed at once."""
+        if self._files is None:
+            self._files = (self.traces_path.open("a", encoding="utf-8"), self.scores_path.open("a", encoding="utf-8"))
+        traces, scores = self._files
+        traces.write(trace.model_dump_json() + "\n")
+        traces.flush()
+        scores.write(score.model_dump_json() + "\n")
+        scores.flush()
         self.scores[key_of(score)] = score
+
+    def close(self) -> None:
+        """Close the append handles (they are reopened on the next add)."""
+        if self._files is not None:
+            for handle in self._files:
+                handle.close()
+            self._files = None
 
     def trace(self, key: RolloutKey) -> Trace | None:
         """Read back one rollout's trace (the last one written for that key)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +37,15 @@ def surface_of(relative: str) -> str:
 _ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
 
 
+@lru_cache(maxsize=512)
+def _compile(source: str) -> jinja2.Template:
+    return _ENV.from_string(source)
+
+
 def render_text(source: str, context: dict[str, Any], origin: str = "<template>") -> str:
     """Render one Jinja source in the sandbox; errors become TemplateError naming origin and line."""
     try:
-        return _ENV.from_string(source).render(**context).strip()
+        return _compile(source).render(**context).strip()
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error: {exc.message}", file=f"{origin}:{exc.lineno}",
                             fix="fix the Jinja syntax") from None

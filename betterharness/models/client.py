@@ -109,6 +109,19 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:500] if text else type(exc).__name__
 
 
+def _retry_after(exc: BaseException, cap_s: float = 60.0) -> float:
+    """Seconds the server asked us to wait (a ``Retry-After`` header), capped; 0 when it did not say."""
+    for source in (getattr(exc, "response", None), exc):
+        headers = getattr(source, "headers", None) or getattr(source, "litellm_response_headers", None)
+        value = headers.get("retry-after") if hasattr(headers, "get") else None
+        if value is not None:
+            try:
+                return min(float(value), cap_s)
+            except ValueError:
+                return 0.0
+    return 0.0
+
+
 def _retryable(exc: BaseException) -> bool:
     lm = litellm()
     kinds = tuple(
@@ -163,7 +176,7 @@ class ModelClient:
                         or not _retryable(exc)):
                     raise ModelCallError(f"{self.role} model call to {self.model.id} failed: "
                                          f"{type(exc).__name__}: {_first_line(exc)}") from exc
-                await asyncio.sleep(self.runtime.backoff_s * (2**attempt))
+                await asyncio.sleep(max(self.runtime.backoff_s * (2**attempt), _retry_after(exc)))
                 attempt += 1
         self.calls += 1
         latency = time.perf_counter() - start

@@ -184,13 +184,14 @@ async def test_run_rollouts_against_the_server(openai_server: OpenAIServer, tmp_
     cases = [make_case(i) for i in range(3)]
     config = ExperimentConfig(
         model=ModelConfig(id="openai/test-model", api_base=openai_server.api_base, api_key_env=KEY_ENV),
-        runtime=RuntimeConfig(concurrency=3, retries=1, backoff_s=0.01, progress=False, langsmith=False),
+        runtime=RuntimeConfig(concurrency=3, retries=1, backoff_s=0.01, progress=False, langsmith=False,
+                              outputs=str(tmp_path / "outputs")),
     )
     harness = load_harness(HarnessConfig(vars={"agent_name": "Assistant"}))
     store = RunStore(tmp_path / "run")
     scores, stats = await run_rollouts(cases, harness, config, store, epochs=1)
 
-    assert (stats.ran, stats.reused, stats.errors) == (3, 0, [])
+    assert (stats.ran, stats.reused, stats.cached, stats.errors) == (3, 0, 0, [])
     assert [s.case_id for s in scores] == [c.id for c in cases]
     assert all(s.passed for s in scores), [s.model_dump() for s in scores if not s.passed]
     assert len(openai_server.chat_requests) == 6
@@ -213,3 +214,8 @@ async def test_run_rollouts_against_the_server(openai_server: OpenAIServer, tmp_
     assert (stats.ran, stats.reused) == (0, 3)
     assert len(openai_server.chat_requests) == 6, "finished rollouts are reused, not re-run"
     assert [s.passed for s in again] == [True] * 3
+
+    fresh, stats = await run_rollouts(cases, harness, config, RunStore(tmp_path / "other"), epochs=1)
+    assert (stats.ran, stats.cached) == (0, 3), "another folder under the same outputs root reuses the cache"
+    assert len(openai_server.chat_requests) == 6
+    assert [s.passed for s in fresh] == [True] * 3
