@@ -12,10 +12,9 @@ The report is printed and written to ``<outputs>/_maintenance.md``.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from betterharness.errors import BHError, debug_enabled
+from betterharness.errors import BHError, exit_with
 from betterharness.maintenance import classify, collect, quarantine, render
 from betterharness.paths import evals_dir
 from betterharness.store import write_text
@@ -58,10 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args)
     except BHError as exc:
-        if debug_enabled():
-            raise
-        print(exc.render(), file=sys.stderr)
-        return 2
+        exit_with(exc)
     return 0
 
 

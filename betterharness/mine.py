@@ -13,10 +13,9 @@ judge criterion), then set ``status: active``.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from betterharness.errors import BHError, debug_enabled
+from betterharness.errors import BHError, exit_with
 from betterharness.evals.case import EvalCase
 from betterharness.evals.load import load_all
 from betterharness.evals.mining import MineResult, mine
@@ -91,10 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args)
     except BHError as exc:
-        if debug_enabled():
-            raise
-        print(exc.render(), file=sys.stderr)
-        return 2
+        exit_with(exc)
     return 0
 
 

@@ -14,6 +14,15 @@ TAG_PATTERN = r"^[a-z][a-z0-9_]*$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
+def check_json_schema(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` if it is a valid JSON Schema (draft 2020-12); else a ValueError pydantic can report."""
+    try:
+        jsonschema.Draft202012Validator.check_schema(value)
+    except jsonschema.SchemaError as exc:
+        raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
+    return value
+
+
 class Strict(BaseModel):
     """Base for case parts: unknown keys are errors."""
 
@@ -106,10 +115,7 @@ class MockTool(Strict):
     @field_validator("parameters")
     @classmethod
     def _valid_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
-        try:
-            jsonschema.Draft202012Validator.check_schema(value)
-        except jsonschema.SchemaError as exc:
-            raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
+        check_json_schema(value)
         if value.get("type") != "object":
             raise ValueError("tool parameters must be a JSON Schema with `type: object`")
         return value

@@ -118,6 +118,8 @@ def test_set_status_replaces_in_place() -> None:
 def test_bad_outputs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], setup, message: str) -> None:
     outputs = tmp_path / "outputs"
     setup(outputs)
-    assert maintain.main(["--outputs", str(outputs)]) == 2
+    with pytest.raises(SystemExit) as exited:
+        maintain.main(["--outputs", str(outputs)])
+    assert exited.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "fix:" in err and "Traceback" not in err

@@ -278,7 +278,9 @@ def test_run_id_fetch_uses_client_with_child_runs() -> None:
 
 
 def test_run_id_without_api_key_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert mine.main(["langsmith", "--run-id", "abc"]) == 2
+    with pytest.raises(SystemExit) as exited:
+        mine.main(["langsmith", "--run-id", "abc"])
+    assert exited.value.code == 2
     assert "LANGSMITH_API_KEY is not set" in capsys.readouterr().err
 
 
@@ -289,7 +291,9 @@ def test_bad_traces_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[
     path = tmp_path / "traces.jsonl"
     if content is not None:
         path.write_text(content)
-    assert mine.main(["traces", str(path), "--root", str(_suite(tmp_path / "evals"))]) == 2
+    with pytest.raises(SystemExit) as exited:
+        mine.main(["traces", str(path), "--root", str(_suite(tmp_path / "evals"))])
+    assert exited.value.code == 2
     err = capsys.readouterr().err
     assert message in err and str(path) in err and "fix:" in err
 
@@ -297,7 +301,9 @@ def test_bad_traces_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_malformed_langsmith_export_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "runs.json"
     path.write_text("[{")
-    assert mine.main(["langsmith", str(path), "--root", str(_suite(tmp_path / "evals"))]) == 2
+    with pytest.raises(SystemExit) as exited:
+        mine.main(["langsmith", str(path), "--root", str(_suite(tmp_path / "evals"))])
+    assert exited.value.code == 2
     err = capsys.readouterr().err
     assert "malformed JSON" in err and f"{path}:1" in err
 

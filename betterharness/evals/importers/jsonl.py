@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from betterharness.errors import BHError, CaseError
-from betterharness.evals.case import ID_PATTERN, TAG_PATTERN, Message, slug
+from betterharness.evals.case import ID_PATTERN, TAG_PATTERN, Message, check_json_schema, slug
 from betterharness.evals.importers.common import (
     NEUTRAL_RESULT,
     OPTIONAL,
@@ -47,11 +46,7 @@ class JsonlTool(_Strict):
     @field_validator("parameters")
     @classmethod
     def _valid_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
-        try:
-            jsonschema.Draft202012Validator.check_schema(value)
-        except jsonschema.SchemaError as exc:
-            raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
-        return value
+        return check_json_schema(value)
 
 
 class ExpectedCall(_Strict):
