@@ -15,7 +15,7 @@ from betterharness.cache import RolloutCache
 from betterharness.config.schema import ExperimentConfig
 from betterharness.evals.case import EvalCase
 from betterharness.harness.templates import Harness
-from betterharness.models.client import ModelClient, provider_of
+from betterharness.models.client import ModelClient, concurrency_cap, provider_of
 from betterharness.paths import prompts_dir
 from betterharness.scoring.context import ScoringContext
 from betterharness.scoring.metrics import score_trace
@@ -104,7 +104,8 @@ async def run_rollouts(
                 todo.append((case, epoch))
     cache = RolloutCache(Path(config.runtime.outputs), config) if config.runtime.cache else None
     progress = Progress(len(todo), label, config.runtime.progress)
-    semaphore = asyncio.Semaphore(config.runtime.concurrency)
+    cap = concurrency_cap(clients.agent.model)
+    semaphore = asyncio.Semaphore(min(config.runtime.concurrency, cap or config.runtime.concurrency))
     scripted = clients.scripted()
 
     prompts = prompts_dir()

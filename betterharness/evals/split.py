@@ -49,15 +49,21 @@ def _counts(n: int, config: SplitConfig) -> tuple[int, int, int]:
     return optimization, rest - optimization, test
 
 
-def split_cases(cases: Sequence[EvalCase], config: SplitConfig) -> Split:
-    """Split each primary tag's cases; every tag lands in both optimization and holdout.
+def stratum(case: EvalCase, selected: Sequence[str] = ()) -> str:
+    """The tag a case is split under: its first tag among the selected ones, else its first tag."""
+    return next((tag for tag in case.tags if tag in selected), case.category)
 
-    A case is stratified by its first tag. Within a tag, cases are ordered by sha256(seed:id), so the
-    split depends only on the ids and the seed, never on file order.
+
+def split_cases(cases: Sequence[EvalCase], config: SplitConfig, selected: Sequence[str] = ()) -> Split:
+    """Split each tag's cases; every tag lands in both optimization and holdout.
+
+    A case is stratified by its first tag among ``selected`` (the run's ``evals.include_tags``), else by
+    its first tag. Within a tag, cases are ordered by sha256(seed:id), so the split depends only on the
+    ids and the seed, never on file order.
     """
     groups: dict[str, list[EvalCase]] = defaultdict(list)
     for case in cases:
-        groups[case.category if config.stratify_by_tag else "all"].append(case)
+        groups[stratum(case, selected) if config.stratify_by_tag else "all"].append(case)
     need = 3 if config.test else 2
     split = Split(seed=config.seed)
     for tag, members in sorted(groups.items()):

@@ -58,6 +58,18 @@ def ensure_provider(model: ModelConfig) -> None:
         embedded.register(model.options)
 
 
+def concurrency_cap(model: ModelConfig) -> int | None:
+    """How many rollouts a model can usefully serve at once, when the provider says (None: no cap).
+
+    The embedded model decodes ``max_parallel`` sequences at a time (default 1). More cases in flight
+    only interleave in its queue and evict each other's prompt cache, which makes every step re-read
+    its whole prompt, so runs on it go ``max_parallel`` cases at a time.
+    """
+    if provider_of(model.id) == "local":
+        return int(model.options.get("max_parallel") or 1)
+    return None
+
+
 def check_allowed(model: ModelConfig) -> None:
     """Refuse a real remote call when ``BH_OFFLINE=1`` (the tests' guard against unplanned calls)."""
     if os.environ.get(OFFLINE_ENV) != "1" or provider_of(model.id) in IN_PROCESS_PROVIDERS:
@@ -161,6 +173,8 @@ class ModelClient:
             kwargs["api_base"] = self.model.api_base
         if self.model.api_key_env:
             kwargs["api_key"] = os.environ.get(self.model.api_key_env)
+        elif self.model.api_base:
+            kwargs["api_key"] = "none"  # self-hosted servers without auth; litellm's openai client insists on one
         kwargs["metadata"] = {"bh_rollout": rollout, "bh_role": self.role}
         attempt = 0
         while True:

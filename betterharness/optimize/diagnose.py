@@ -55,6 +55,7 @@ class Excerpt(BaseModel):
     steps: list[str]
     final_text: str
     failed: list[str]
+    tools: list[str] = Field(default_factory=list, description="The tools the agent was offered.")
 
 
 class Cluster(BaseModel):
@@ -72,6 +73,10 @@ class Diagnosis(BaseModel):
     failing_cases: int
     total_cases: int
     clusters: list[Cluster]
+
+    def tools(self) -> set[str]:
+        """Every tool offered in a failing rollout shown to the proposer."""
+        return {tool for cluster in self.clusters for ex in cluster.excerpts for tool in ex.tools}
 
 
 def excerpt(score: Score, trace: Trace | None, case: EvalCase, sig: str) -> Excerpt:
@@ -91,7 +96,7 @@ def excerpt(score: Score, trace: Trace | None, case: EvalCase, sig: str) -> Exce
         failed.append(f"error: {_clip(score.error, 160)}")
     return Excerpt(case_id=case.id, epoch=score.epoch, description=case.description, signature=sig,
                    request=_clip(request, 240), steps=steps, final_text=_clip(trace.final_text if trace else "", 200),
-                   failed=failed)
+                   failed=failed, tools=list(trace.tools) if trace else [])
 
 
 def diagnose(cases: Sequence[EvalCase], scores: Sequence[Score], traces: dict[tuple[str, int], Trace],

@@ -51,7 +51,7 @@ class Optimizer:
         self.folder = experiment.folder
         self.cases = cases.cases
         self.case_errors = cases.errors
-        self.split = split_cases(self.cases, self.config.split)
+        self.split = split_cases(self.cases, self.config.split, self.config.evals.include_tags)
         self.store = RunStore(self.folder)
         self.versions = VersionStore(self.folder / "versions")
         self.clients = Clients.from_config(self.config)

@@ -138,9 +138,16 @@ def candidate_from(incumbent: Harness, proposal: Proposal, opt_cases: Sequence[E
 
 def render_prompt(template: Path, incumbent: Harness, diagnosis: Diagnosis, history: Sequence[HistoryItem],
                   rules: dict[str, Any]) -> str:
-    """The proposer prompt from the user-editable Jinja template."""
+    """The proposer prompt from the user-editable Jinja template.
+
+    It shows the system prompt and the descriptions of the tools the failing rollouts were offered;
+    the other surfaces are only named, to keep the prompt focused and small.
+    """
+    relevant = {SYSTEM_PROMPT} | {TOOL_PREFIX + tool for tool in diagnosis.tools()}
+    shown = {name: source for name, source in incumbent.sources.items() if name in relevant}
     return render_text(template.read_text(encoding="utf-8"), {
-        "surfaces": incumbent.sources, "diagnosis": diagnosis.model_dump(),
+        "surfaces": shown, "other_surfaces": sorted(set(incumbent.sources) - set(shown)),
+        "diagnosis": diagnosis.model_dump(),
         "history": [h.model_dump() for h in history],
         "rules": rules,
     }, origin=str(template))

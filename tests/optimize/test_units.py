@@ -135,3 +135,44 @@ def test_review_decisions() -> None:
     decision = ask_human(Iteration(index=1, incumbent="h"), {}, read=lambda _: next(answers))
     assert decision.verdict == "reject" and decision.reason == "overfits to one phrasing"
     assert decision.by.startswith("human:")
+
+
+def test_proposer_prompt_shows_relevant_surfaces_and_no_holdout(tmp_path) -> None:
+    from betterharness.optimize.diagnose import Cluster, Diagnosis, Excerpt
+    from betterharness.optimize.propose import HistoryItem, render_prompt
+    from betterharness.paths import prompts_dir
+
+    harness = Harness(name="h", sources={"system_prompt": "Be useful.", "tool:read_file": "Reads a file.",
+                                         "tool:glob": "Finds files."})
+    excerpt = Excerpt(case_id="opt_1", epoch=0, description="Reads before editing.", signature="tool_error",
+                      request="Fix the typo", steps=["step 0: read_file({}) -> error"], final_text="",
+                      failed=["tool_called: missing"], tools=["read_file", "edit_file"])
+    diagnosis = Diagnosis(failing_cases=1, total_cases=2,
+                          clusters=[Cluster(tag="file_operations", signature="tool_error", cases=["opt_1"],
+                                            excerpts=[excerpt])])
+    history = [HistoryItem(iteration=1, summary="append on system_prompt", outcome="gate_failed",
+                           regressions=["opt_2"])]
+    prompt = render_prompt(prompts_dir() / "proposer.md.j2", harness, diagnosis, history, {"together": []})
+    assert "### tool:read_file" in prompt and "Reads a file." in prompt
+    assert "Finds files." not in prompt and "not shown): tool:glob" in prompt
+    assert "Reads before editing." in prompt and "broke: opt_2" in prompt
+
+
+def test_local_model_runs_one_case_at_a_time() -> None:
+    from betterharness.config.schema import ModelConfig
+    from betterharness.models.client import concurrency_cap
+
+    assert concurrency_cap(ModelConfig(id="local/qwen2.5-coder-1.5b")) == 1
+    assert concurrency_cap(ModelConfig(id="local/qwen2.5-coder-1.5b", options={"max_parallel": 2})) == 2
+    assert concurrency_cap(ModelConfig(id="openai/gpt-4.1")) is None
+
+
+def test_split_stratifies_by_the_selected_tag() -> None:
+    cases = [make_case(f"a{i}", "a") for i in range(2)] + [make_case(f"b{i}", "b") for i in range(2)]
+    cross = EvalCase.model_validate({**make_case("m0", "memory").model_dump(mode="json", by_alias=True),
+                                     "tags": ["memory", "a"]})
+    with pytest.raises(ConfigError):
+        split_cases([*cases, cross], SplitConfig())
+    split = split_cases([*cases, cross], SplitConfig(), selected=["a", "b"])
+    assert "m0" in split.by_tag["a"]["optimization"] + split.by_tag["a"]["holdout"]
+    assert set(split.by_tag) == {"a", "b"}
