@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from betterharness.config.schema import ExperimentConfig
-from betterharness.errors import CaseError
+from betterharness.errors import BHError, CaseError
 from betterharness.evals.load import CaseSet, load_cases
 from betterharness.experiment import Experiment
 from betterharness.harness.templates import Harness, load_harness
@@ -48,6 +48,9 @@ async def _plain_run(experiment: Experiment, cases: CaseSet, harness: Harness) -
     try:
         scores, stats = await run_rollouts(cases.cases, harness, config, store, epochs=config.epochs, sink=sink,
                                            label=config.model.id)
+    except BHError as error:
+        experiment.finish(status="failed", error=error.problem)
+        raise
     except BaseException:
         experiment.finish(status="interrupted")
         raise

@@ -1,7 +1,7 @@
 """A content-addressed rollout cache shared by every run under one outputs root.
 
 A rollout's key covers everything that shapes it: the case's full content, the harness version, the
-agent/judge/user model configs, the per-case limits and the epoch. Any run, sweep job or optimizer
+agent/judge/user model configs, the per-case limits, the prompt templates and the epoch. Any run, sweep job or optimizer
 iteration that needs the same rollout reuses it instead of paying for it again. Rollouts that ended in
 an error are never cached, so transient failures are retried.
 """
@@ -13,9 +13,10 @@ import json
 import os
 from pathlib import Path
 
-from betterharness.config.identity import canonical_json
+from betterharness.config.identity import canonical_json, digest_tree
 from betterharness.config.schema import ExperimentConfig
 from betterharness.evals.case import EvalCase
+from betterharness.paths import prompts_dir
 from betterharness.scoring.score import Score
 from betterharness.trace import Trace
 
@@ -31,6 +32,7 @@ class RolloutCache:
             "v": CACHE_VERSION,
             "models": {role: config.role(role).model_dump(mode="json") for role in ("agent", "judge", "user")},
             "limits": config.limits.model_dump(mode="json"),
+            "prompts": digest_tree(prompts_dir()),
         })
         self.hits = 0
         self._made: set[Path] = set()

@@ -15,7 +15,7 @@ from betterharness.cache import RolloutCache
 from betterharness.config.schema import ExperimentConfig
 from betterharness.evals.case import EvalCase
 from betterharness.harness.templates import Harness
-from betterharness.models.client import ModelClient, concurrency_cap, provider_of
+from betterharness.models.client import ModelClient, concurrency_cap, provider_of, warm_up
 from betterharness.paths import prompts_dir
 from betterharness.scoring.context import ScoringContext
 from betterharness.scoring.metrics import score_trace
@@ -97,13 +97,15 @@ async def run_rollouts(
     for case in cases:
         for epoch in range(epochs):
             done = store.done((harness.hash, clients.agent.model.id, case.id, epoch))
-            if done is not None and not config.runtime.force:
+            if done is not None and done.error is None and not config.runtime.force:
                 results[(case.id, epoch)] = done
                 stats.reused += 1
             else:
                 todo.append((case, epoch))
     cache = RolloutCache(Path(config.runtime.outputs), config) if config.runtime.cache else None
     progress = Progress(len(todo), label, config.runtime.progress)
+    if todo:
+        await asyncio.to_thread(warm_up, clients.agent.model)
     cap = concurrency_cap(clients.agent.model)
     semaphore = asyncio.Semaphore(min(config.runtime.concurrency, cap or config.runtime.concurrency))
     scripted = clients.scripted()
@@ -111,6 +113,7 @@ async def run_rollouts(
     prompts = prompts_dir()
 
     async def one(case: EvalCase, epoch: int) -> None:
+        nonlocal cache
         key = cache.key(case, harness.hash, epoch) if cache else ""
         hit = cache.get(key) if cache and not config.runtime.force else None
         if hit is not None:
@@ -132,7 +135,12 @@ async def run_rollouts(
                 score = await _score(trace, case, ctx)
             store.add(trace, score)
             if cache is not None:
-                await asyncio.to_thread(cache.put, key, trace, score)
+                try:
+                    await asyncio.to_thread(cache.put, key, trace, score)
+                except OSError as exc:
+                    print(f"warning: rollout cache write failed ({exc}); caching is off for this run",
+                          file=sys.stderr)
+                    cache = None
             if sink is not None:
                 sink.send(trace, score)
             results[(case.id, epoch)] = score
@@ -154,5 +162,4 @@ async def _score(trace: Trace, case: EvalCase, ctx: ScoringContext) -> Score:
     except Exception as exc:  # noqa: BLE001 - scoring never stops a run
         score = Score(case_id=case.id, epoch=trace.epoch, tags=case.tags, tier=case.tier, model=trace.model,
                       harness_hash=trace.harness_hash, correctness=0.0, error=f"scoring failed: {exc}")
-    trace.aux_usage.add(ctx.usage)
     return score

@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from betterharness.paths import evals_dir, templates_dir
+from betterharness.paths import evals_dir, prompts_dir, templates_dir
 
 HASH_VERSION = 1
 NOT_HASHED = ("hydra", "runtime", "name")
@@ -31,15 +31,30 @@ def digest_tree(root: Path, pattern: str = "**/*") -> str:
     return sha.hexdigest()
 
 
+def cases_digest(evals: dict[str, Any]) -> str:
+    """sha256 of the selected cases' content, so unrelated case files (mined drafts, imports) never
+    change an experiment's identity; falls back to every file under the root when selection fails."""
+    from betterharness.config.schema import EvalsConfig
+    from betterharness.evals.load import load_cases
+
+    try:
+        config = EvalsConfig.model_validate(evals)
+        selected = load_cases(config)
+    except Exception:  # noqa: BLE001 - the run itself reports the bad config; the hash must not fail
+        root = Path(evals["root"]) if evals.get("root") else evals_dir()
+        return digest_tree(root, "**/*.yaml")
+    payload = [[case.model_dump(mode="json") for case in selected.cases], [e.render() for e in selected.errors]]
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
 def input_digests(config: dict[str, Any]) -> dict[str, str]:
-    """Digests of the eval case files and harness templates the config points at."""
-    evals = config.get("evals") or {}
+    """Digests of the selected eval cases, the harness templates and the prompt templates."""
     harness = config.get("harness") or {}
-    eval_root = Path(evals["root"]) if evals.get("root") else evals_dir()
     template_root = Path(harness["dir"]) if harness.get("dir") else templates_dir()
     return {
-        "evals": digest_tree(eval_root, "**/*.yaml"),
+        "evals": cases_digest(config.get("evals") or {}),
         "harness": digest_tree(template_root / str(harness.get("name", "default"))),
+        "prompts": digest_tree(prompts_dir()),
     }
 
 

@@ -36,6 +36,8 @@ def load_case_file(path: Path) -> EvalCase:
         ) from None
     except OSError as exc:
         raise CaseError(f"cannot read case file: {exc.strerror}", file=path) from None
+    except UnicodeDecodeError:
+        raise CaseError("case file is not UTF-8 text", file=path, fix="save the file as UTF-8") from None
     if not isinstance(data, dict):
         raise CaseError("a case file holds one mapping (id, description, tags, ...)", file=path,
                         fix="see evals/schema.json for the fields")

@@ -70,6 +70,15 @@ def concurrency_cap(model: ModelConfig) -> int | None:
     return None
 
 
+def warm_up(model: ModelConfig) -> None:
+    """Load an in-process model before rollouts start, so its load (or weights fetch) is not billed to
+    the first case's wall-time cap; a missing model fails here, once, with a clear error."""
+    if provider_of(model.id) == "local":
+        from betterharness.models import embedded
+
+        embedded.get_engine(embedded.parse_options(model.options))
+
+
 def check_allowed(model: ModelConfig) -> None:
     """Refuse a real remote call when ``BH_OFFLINE=1`` (the tests' guard against unplanned calls)."""
     if os.environ.get(OFFLINE_ENV) != "1" or provider_of(model.id) in IN_PROCESS_PROVIDERS:

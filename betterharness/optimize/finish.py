@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from betterharness.harness.templates import write_harness
 from betterharness.harness.versions import diff
 from betterharness.paths import conf_dir, templates_dir
@@ -47,10 +49,9 @@ def export(opt: Optimizer) -> tuple[Path, str]:
             write_harness(final, Path(user_dir).expanduser() / name)
             return Path(user_dir) / name, f"harness.dir={user_dir} harness.name={name}"
         write_harness(final, templates_dir() / name)
-        vars_yaml = "".join(f"  {k}: {v!r}\n" for k, v in final.vars.items()) or "  {}\n"
+        option = yaml.safe_dump({"name": name, "dir": None, "vars": dict(final.vars)}, sort_keys=False)
         write_text(conf_dir() / "harness" / f"{name}.yaml",
-                   f"# Exported by betterharness from run {opt.experiment.hash} (harness {final.hash}).\n"
-                   f"name: {name}\ndir: null\nvars:\n{vars_yaml}")
+                   f"# Exported by betterharness from run {opt.experiment.hash} (harness {final.hash}).\n{option}")
         return templates_dir() / name, f"harness={name}"
     except OSError:
         return opt.folder / "harness" / name, how
@@ -128,7 +129,8 @@ def finish(opt: Optimizer) -> Path:
         f"- baseline harness `{opt.state.baseline}` → final `{opt.state.incumbent}` "
         f"({len(accepted)} accepted of {len(opt.state.iterations)} iterations)",
         f"- stopped: {opt.state.stop_reason or 'finished'} · holdout consulted {opt.state.holdout_consultations} "
-        "time(s) as a gate (repeated use biases it upward; the test split was read once, at the end)",
+        "time(s) as a gate (repeated use biases it upward); the test split was only scored, at baseline and "
+        "at the end, and never read by a decision",
         f"- rollouts: {opt.rollouts_used()} · cost: ${opt.cost_used():.4f}",
         f"- exported harness: `{path}` — use it with `{how}`", "",
         "## Correctness per tag, before and after", "",

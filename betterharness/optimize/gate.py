@@ -44,6 +44,7 @@ class GateResult(BaseModel):
     holdout_before: float | None = None
     holdout_after: float | None = None
     broken_regression: list[str] = Field(default_factory=list)
+    broken_regression_holdout: list[str] = Field(default_factory=list, description="Never shown to the proposer.")
 
 
 def sign_test(gained: int, lost: int) -> float:
@@ -88,16 +89,21 @@ def _mean(scores: Sequence[Score]) -> float:
     return sum(s.correctness for s in scores) / len(scores) if scores else 0.0
 
 
+def _broken_regression(tiers: dict[str, str], incumbent: Sequence[Score], candidate: Sequence[Score]) -> list[str]:
+    before, after = _by_case(incumbent), _by_case(candidate)
+    return sorted(cid for cid in before.keys() & after.keys()
+                  if tiers.get(cid) == "regression" and sum(after[cid].values()) < sum(before[cid].values()))
+
+
 def gate(cases: Sequence[EvalCase], incumbent: Sequence[Score], candidate: Sequence[Score], config: GateConfig,
-         holdout_incumbent: Sequence[Score] = (), holdout_candidate: Sequence[Score] = ()) -> GateResult:
-    """Accept only a net gain beyond noise, no regression-tier case broken, and a non-inferior holdout."""
+         holdout_incumbent: Sequence[Score] = (), holdout_candidate: Sequence[Score] = (),
+         holdout_cases: Sequence[EvalCase] = ()) -> GateResult:
+    """Accept only a net gain beyond noise, no regression-tier case broken (optimization or holdout), and a
+    non-inferior holdout. Reasons about the holdout carry no case ids."""
     moves = transitions(incumbent, candidate)
     tiers = {c.id: c.tier for c in cases}
-    before, after = _by_case(incumbent), _by_case(candidate)
-    broken_regression = sorted(
-        cid for cid in before.keys() & after.keys()
-        if tiers.get(cid) == "regression" and sum(after[cid].values()) < sum(before[cid].values())
-    )
+    broken_regression = _broken_regression(tiers, incumbent, candidate)
+    broken_holdout = _broken_regression({c.id: c.tier for c in holdout_cases}, holdout_incumbent, holdout_candidate)
     p = sign_test(moves.pairs_gained, moves.pairs_lost)
     net = len(moves.fixed) - len(moves.broken)
     reasons = []
@@ -107,6 +113,8 @@ def gate(cases: Sequence[EvalCase], incumbent: Sequence[Score], candidate: Seque
         reasons.append(f"gain not beyond noise: sign test p={p:.3f} > alpha={config.alpha}")
     if broken_regression:
         reasons.append(f"breaks regression-tier case(s): {', '.join(broken_regression)}")
+    if broken_holdout:
+        reasons.append(f"holdout: breaks {len(broken_holdout)} regression-tier holdout case(s)")
     hillclimb_broken = [c for c in moves.broken if tiers.get(c) != "regression"]
     if config.max_broken is not None and len(hillclimb_broken) > config.max_broken:
         reasons.append(f"breaks {len(hillclimb_broken)} hillclimb case(s) > max_broken={config.max_broken}")
@@ -120,4 +128,9 @@ def gate(cases: Sequence[EvalCase], incumbent: Sequence[Score], candidate: Seque
                        "no regression-tier case broken; holdout non-inferior")
     return GateResult(passed=passed, reasons=reasons, transitions=moves, p_value=p, opt_before=_mean(incumbent),
                       opt_after=_mean(candidate), holdout_before=h_before, holdout_after=h_after,
-                      broken_regression=broken_regression)
+                      broken_regression=broken_regression, broken_regression_holdout=broken_holdout)
+
+
+def proposer_view(reasons: Sequence[str]) -> list[str]:
+    """Gate reasons as the proposer may see them: holdout facts reduced to pass/fail, no numbers or ids."""
+    return ["the holdout gate failed" if reason.startswith("holdout") else reason for reason in reasons]

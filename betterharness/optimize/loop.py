@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from betterharness.errors import BHError
 from betterharness.evals.case import EvalCase
 from betterharness.evals.load import CaseSet
 from betterharness.evals.split import SPLITS, Split, SplitName, split_cases
@@ -16,7 +17,7 @@ from betterharness.harness.templates import Harness
 from betterharness.harness.versions import VersionStore, changed_surfaces, diff
 from betterharness.models.client import ModelClient, provider_of
 from betterharness.optimize.diagnose import diagnose
-from betterharness.optimize.gate import gate
+from betterharness.optimize.gate import gate, proposer_view
 from betterharness.optimize.propose import HistoryItem, Proposal, Rejected, ask, candidate_from, parse_proposal
 from betterharness.optimize.propose import render_prompt as render_proposer_prompt
 from betterharness.optimize.review import ask_human, auto_decide, show
@@ -168,8 +169,10 @@ class Optimizer:
             iteration = await self.step(len(done) + 1, opt_scores)
             self.state.iterations.append(iteration)
             self.save()
-            if iteration.outcome == "no_candidate":
-                self.state.stop_reason = f"no candidate in iteration {iteration.index}: {iteration.rejection}"
+            recent = [it.outcome for it in self.state.iterations[-2:]]
+            if recent == ["no_candidate", "no_candidate"]:
+                self.state.stop_reason = (f"no candidate in iterations {iteration.index - 1} and {iteration.index}: "
+                                          f"{iteration.rejection}")
                 return
 
     async def step(self, index: int, opt_scores: list[Score]) -> Iteration:
@@ -189,6 +192,10 @@ class Optimizer:
             iteration.rejection = exc.problem + (f" ({exc.value})" if exc.value else "")
             write_json(folder / "iteration.json", iteration)
             return iteration
+        except BHError as exc:  # e.g. the candidate template does not render
+            iteration.rejection = exc.problem
+            write_json(folder / "iteration.json", iteration)
+            return iteration
         except Exception as exc:  # noqa: BLE001 - a failed proposer call is "no candidate", not a crash
             iteration.rejection = f"proposer failed: {getattr(exc, 'problem', exc)}"
             write_json(folder / "iteration.json", iteration)
@@ -202,7 +209,7 @@ class Optimizer:
         cand_hold = await self.evaluate(candidate.hash, "holdout", f"candidate {index}")
         self.state.holdout_consultations += 1
         iteration.gate = gate(self.of("optimization"), opt_scores, cand_opt, self.config.optimizer.gate,
-                              inc_hold, cand_hold)
+                              inc_hold, cand_hold, self.of("holdout"))
         write_json(folder / "iteration.json", iteration)
         if not iteration.gate.passed:
             iteration.outcome = "gate_failed"
@@ -238,7 +245,7 @@ class Optimizer:
                        if it.proposal else "no usable proposal")
             outcome = it.outcome + (f" ({it.rejection})" if it.rejection else "")
             if it.gate is not None:
-                outcome += f"; gate: {'; '.join(it.gate.reasons)}"
+                outcome += f"; gate: {'; '.join(proposer_view(it.gate.reasons))}"
             if it.decision is not None:
                 outcome += f"; review: {it.decision.verdict} ({it.decision.reason})"
             items.append(HistoryItem(iteration=it.index, summary=summary, outcome=outcome,

@@ -59,6 +59,10 @@ PROPOSAL_SCHEMA: dict[str, Any] = {
                 "surface": {"type": "string"}, "op": {"enum": ["replace", "insert_after", "append", "rewrite"]},
                 "find": {"type": ["string", "null"]}, "text": {"type": "string"}},
                 "required": ["surface", "op", "text"]},
+            "also": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {
+                "surface": {"type": "string"}, "op": {"enum": ["replace", "insert_after", "append", "rewrite"]},
+                "find": {"type": ["string", "null"]}, "text": {"type": "string"}},
+                "required": ["surface", "op", "text"]}]},
             "rationale": {"type": "string"},
             "targets": {"type": "array", "items": {"type": "string"}},
         },

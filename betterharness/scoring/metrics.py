@@ -41,6 +41,15 @@ def tool_call_ratio(observed: int, ideal: int) -> float:
     return observed / ideal if ideal > 0 else 1.0 + observed
 
 
+def _judge_failure(trace: Trace) -> str | None:
+    """The first judge call that failed for a reason outside the agent (so the rollout is retried)."""
+    for note in trace.annotations:
+        error = note.data.get("error") if note.kind == "judge" else None
+        if error and not str(error).startswith("unreadable"):
+            return str(error)
+    return None
+
+
 async def score_trace(
     trace: Trace, case: EvalCase, ctx: ScoringContext, ideal_latency_s: float | None = None
 ) -> Score:
@@ -77,6 +86,6 @@ async def score_trace(
         completion_tokens=trace.usage.completion_tokens,
         total_tokens=trace.usage.total_tokens,
         cost_usd=trace.usage.cost_usd,
-        error=trace.error,
+        error=trace.error or _judge_failure(trace),
         stop_reason=trace.stop_reason,
     )

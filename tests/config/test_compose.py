@@ -57,12 +57,25 @@ def test_runtime_does_not_change_hash() -> None:
     assert config_hash(base) != config_hash(_compose(["model=gpt"]))
 
 
-def test_hash_covers_case_files(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text("id: x\n")
-    base = _compose(["model=scripted", f"evals.root={tmp_path}"])
+CASE = """\
+id: {id}
+description: {description}
+tags: [{tag}]
+input: {{messages: [{{role: user, content: hi}}]}}
+success: [{{final_text_contains: hi}}]
+ideal: {{steps: 1, tool_calls: 0}}
+"""
+
+
+def test_hash_covers_the_selected_cases_only(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(CASE.format(id="a", description="First.", tag="t"))
+    base = _compose(["model=scripted", f"evals.root={tmp_path}", "evals.include_tags=[t]"])
     first = config_hash(base)
-    (tmp_path / "a.yaml").write_text("id: y\n")
-    assert config_hash(base) != first
+    (tmp_path / "a.yaml").write_text(CASE.format(id="a", description="Changed.", tag="t"))
+    second = config_hash(base)
+    assert second != first
+    (tmp_path / "mined.yaml").write_text(CASE.format(id="m", description="A draft elsewhere.", tag="u"))
+    assert config_hash(base) == second  # a case outside the selection leaves the identity alone
 
 
 def test_bad_value_names_file_key_and_allowed() -> None:
