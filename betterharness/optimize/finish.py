@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,9 +58,9 @@ def export(opt: Optimizer) -> tuple[Path, str]:
         return opt.folder / "harness" / name, how
 
 
-def _tag_table(model: str, metrics: dict[str, dict[str, Metrics]]) -> str:
+def _tag_table(model: str, metrics: dict[str, dict[str, Metrics]], strata: Sequence[str]) -> str:
     splits = [s for s in ("optimization", "holdout", "test") if s in metrics.get("baseline", {})]
-    tags = sorted({t for phase in metrics.values() for m in phase.values() for t in m.per_tag})
+    tags = sorted(strata)
     short = {"optimization": "Opt", "holdout": "Holdout", "test": "Test"}
     header = ["Model", "Phase", *[f"{short[s]} {t}" for s in splits for t in tags]]
     rows = []
@@ -94,7 +95,11 @@ def finish(opt: Optimizer) -> Path:
         if metrics.get("final") else {},
         "phases": {p: {s: m.model_dump() for s, m in split.items()} for p, split in metrics.items()},
     })
-    path, how = export(opt)
+    if opt.state.incumbent != opt.state.baseline:
+        path, how = export(opt)
+        exported = f"- exported harness: `{path}` — use it with `{how}`"
+    else:
+        exported = "- no change was accepted: the baseline harness stands, nothing was exported"
     model = opt.clients.agent.model.id
     versions = []
     for it in opt.state.iterations:
@@ -132,9 +137,9 @@ def finish(opt: Optimizer) -> Path:
         "time(s) as a gate (repeated use biases it upward); the test split was only scored, at baseline and "
         "at the end, and never read by a decision",
         f"- rollouts: {opt.rollouts_used()} · cost: ${opt.cost_used():.4f}",
-        f"- exported harness: `{path}` — use it with `{how}`", "",
+        exported, "",
         "## Correctness per tag, before and after", "",
-        _tag_table(model, metrics), "",
+        _tag_table(model, metrics, list(opt.split.by_tag)), "",
         "## Efficiency and cost", "",
         _efficiency(metrics), "",
         "## Iterations, versions and decisions", "",

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from betterharness.config.schema import ExperimentConfig, ModelConfig
 from betterharness.errors import BHError
 from betterharness.evals.case import EvalCase
 from betterharness.evals.load import CaseSet
@@ -39,6 +40,17 @@ def scripted_responses(options: dict[str, object]) -> list[object]:
     return [r if isinstance(r, str) else json.dumps(r) for r in options.get("responses", []) or []]  # type: ignore[union-attr]
 
 
+PROPOSER_MIN_TOKENS = 1024
+
+
+def proposer_model(config: ExperimentConfig) -> ModelConfig:
+    """The proposer's model; when it falls back to the agent's, it gets room for a whole proposal."""
+    model = config.role("proposer")
+    if config.roles.proposer is None and int(model.params.get("max_tokens") or 0) < PROPOSER_MIN_TOKENS:
+        model = model.model_copy(update={"params": {**model.params, "max_tokens": PROPOSER_MIN_TOKENS}})
+    return model
+
+
 class BudgetExceeded(Exception):
     """A budget cap was reached; the loop stops and reports."""
 
@@ -56,7 +68,7 @@ class Optimizer:
         self.store = RunStore(self.folder)
         self.versions = VersionStore(self.folder / "versions")
         self.clients = Clients.from_config(self.config)
-        self.proposer = ModelClient(self.config.role("proposer"), self.config.runtime, "proposer")
+        self.proposer = ModelClient(proposer_model(self.config), self.config.runtime, "proposer")
         self.state_path = self.folder / "optimize_state.json"
         self.state = OptimizeState.load(self.state_path) or OptimizeState(baseline=harness.hash,
                                                                             incumbent=harness.hash)

@@ -76,7 +76,11 @@ def apply_edit(source: str, edit: Edit) -> str:
     if edit.op == "rewrite":
         return edit.text
     if edit.op == "append":
-        return source.rstrip("\n") + "\n\n" + edit.text.strip("\n") + "\n"
+        existing = {line.strip() for line in source.splitlines() if line.strip()}
+        fresh = [line for line in edit.text.strip("\n").splitlines() if line.strip() not in existing]
+        if not any(line.strip() for line in fresh):
+            raise Rejected("the appended text only repeats what the surface already says")
+        return source.rstrip("\n") + "\n\n" + "\n".join(fresh).strip("\n") + "\n"
     if not edit.find:
         raise Rejected(f"a {edit.op} edit needs `find`: the exact text to {edit.op.replace('_', ' ')}")
     count = source.count(edit.find)
