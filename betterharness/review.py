@@ -9,8 +9,9 @@ from pathlib import Path
 
 from betterharness.errors import BHError, exit_with
 from betterharness.harness.versions import VersionStore, changed_surfaces, diff
-from betterharness.optimize.review import ask_human, now, show
+from betterharness.optimize.review import ask_human, evidence, now, show
 from betterharness.optimize.state import Decision, OptimizeState
+from betterharness.store import RunStore
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
                           fix="re-run the experiment's command to continue it")
         versions = VersionStore(args.folder / "versions")
         incumbent, candidate = versions.load(pending.incumbent), versions.load(pending.candidate or "")
-        show(pending, diff(incumbent, candidate), {}, [])
+        split = json.loads((args.folder / "split.json").read_text(encoding="utf-8"))
+        delta, samples = evidence(RunStore(args.folder), split.get("by_tag", {}), pending)
+        show(pending, diff(incumbent, candidate), delta, samples)
         if args.approve or args.reject:
             decision = Decision(verdict="approve" if args.approve else "reject",
                                 reason=args.reason or "(no reason given)", by="human:cli", at=now())

@@ -21,7 +21,7 @@ from betterharness.optimize.diagnose import diagnose
 from betterharness.optimize.gate import gate, proposer_view
 from betterharness.optimize.propose import HistoryItem, Proposal, Rejected, ask, candidate_from, parse_proposal
 from betterharness.optimize.propose import render_prompt as render_proposer_prompt
-from betterharness.optimize.review import ask_human, auto_decide, show
+from betterharness.optimize.review import ask_human, auto_decide, evidence, show
 from betterharness.optimize.state import Iteration, OptimizeState
 from betterharness.paths import prompts_dir
 from betterharness.runner import Clients, run_rollouts
@@ -275,37 +275,13 @@ class Optimizer:
             decision = auto_decide(iteration.gate, review)  # type: ignore[arg-type]
         elif sys.stdin.isatty():
             incumbent, candidate = self.harness(iteration.incumbent), self.harness(iteration.candidate or "")
-            show(iteration, diff(incumbent, candidate), self.per_tag_delta(iteration), self.samples(iteration))
+            delta, samples = evidence(self.store, self.split.by_tag, iteration)
+            show(iteration, diff(incumbent, candidate), delta, samples)
             decision = ask_human(iteration, {s: candidate.sources[s] for s in changed_surfaces(incumbent, candidate)})
         else:
             return False
         apply_decision(self, iteration, decision)
         return True
-
-    def per_tag_delta(self, iteration: Iteration) -> dict[str, tuple[float, float]]:
-        """Correctness before/after per tag on the optimization set."""
-        out: dict[str, tuple[float, float]] = {}
-        for tag in sorted({c.category for c in self.of("optimization")}):
-            ids = {c.id for c in self.of("optimization") if c.category == tag}
-            values = []
-            for version in (iteration.incumbent, iteration.candidate):
-                scores = [s for (h, _, cid, _), s in self.store.scores.items() if h == version and cid in ids]
-                values.append(sum(s.correctness for s in scores) / len(scores) if scores else 0.0)
-            out[tag] = (values[0], values[1])
-        return out
-
-    def samples(self, iteration: Iteration, limit: int = 2) -> list[str]:
-        """Short excerpts of fixed and broken cases' candidate traces."""
-        lines = []
-        gate_result = iteration.gate
-        if gate_result is None:
-            return lines
-        for case_id in (gate_result.transitions.fixed + gate_result.transitions.broken)[:limit]:
-            trace = self.store.trace((iteration.candidate or "", self.clients.agent.model.id, case_id, 0))
-            if trace is not None:
-                calls = ", ".join(c.name for c in trace.tool_calls) or "no tool calls"
-                lines.append(f"{case_id}: {calls}; final: {trace.final_text[:160]!r}")
-        return lines
 
 
 def apply_decision(optimizer: Optimizer, iteration: Iteration, decision: object) -> None:

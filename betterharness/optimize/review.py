@@ -17,6 +17,7 @@ from rich.table import Table
 from betterharness.config.schema import ReviewConfig
 from betterharness.optimize.gate import TRANSITIONS, GateResult
 from betterharness.optimize.state import Decision, Iteration
+from betterharness.store import RunStore
 
 
 def now() -> str:
@@ -31,6 +32,28 @@ def auto_decide(gate: GateResult, config: ReviewConfig) -> Decision:
                         at=now())
     return Decision(verdict="approve", reason="policy accept_gated: " + "; ".join(gate.reasons),
                     by="policy:accept_gated", at=now())
+
+
+def evidence(store: RunStore, by_tag: dict[str, dict[str, list[str]]], iteration: Iteration,
+             limit: int = 2) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    """Per-tag correctness before/after on the optimization set, and excerpts of fixed/broken cases."""
+    delta: dict[str, tuple[float, float]] = {}
+    for tag, parts in sorted(by_tag.items()):
+        ids = set(parts["optimization"])
+        values = []
+        for version in (iteration.incumbent, iteration.candidate):
+            scores = [s for (h, _, cid, _), s in store.scores.items() if h == version and cid in ids]
+            values.append(sum(s.correctness for s in scores) / len(scores) if scores else 0.0)
+        delta[tag] = (values[0], values[1])
+    samples = []
+    moves = iteration.gate.transitions if iteration.gate else None
+    for case_id in ((moves.fixed + moves.broken) if moves else [])[:limit]:
+        key = next((k for k in store.scores if k[0] == iteration.candidate and k[2] == case_id), None)
+        trace = store.trace(key) if key else None
+        if trace is not None:
+            calls = ", ".join(c.name for c in trace.tool_calls) or "no tool calls"
+            samples.append(f"{case_id}: {calls}; final: {trace.final_text[:160]!r}")
+    return delta, samples
 
 
 def show(iteration: Iteration, diff_text: str, per_tag: dict[str, tuple[float, float]], samples: list[str],
