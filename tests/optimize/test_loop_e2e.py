@@ -141,7 +141,7 @@ def test_interactive_review_waits_then_resumes(workspace: dict[str, Path]) -> No
                               "general rule, no overfitting"], capture_output=True, text=True, cwd=ROOT)
     assert decided.returncode == 0, decided.stderr
     assert "recorded: approve" in decided.stderr
-    assert "Correctness on the optimization set, per tag" in decided.stderr
+    assert "Correctness on the" in decided.stderr and "│ alpha │ 0.00   │ 1.00  │ +1.00 │" in decided.stderr
     assert "Transitions: fixed" in decided.stderr and PHRASE in decided.stderr
     second = bh(*args(ws, responses, "review=interactive"))
     assert second.returncode == 0, second.stderr
