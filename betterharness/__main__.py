@@ -25,7 +25,7 @@ def _app(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     folder = Path(hydra_cfg.runtime.output_dir)
     choices = {k: v for k, v in OmegaConf.to_container(hydra_cfg.runtime.choices).items() if isinstance(v, str)}
-    overrides = list(hydra_cfg.overrides.task)
+    overrides = [str(o) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)]
     try:
         config = load_config(cfg, choices, overrides)
         container = OmegaConf.to_container(cfg, resolve=True)

@@ -67,7 +67,10 @@ def config_hash(config: dict[str, Any]) -> str:
 
 def _bh_id(*, _root_: DictConfig) -> str:
     masked = OmegaConf.masked_copy(_root_, [k for k in _root_.keys() if k not in NOT_HASHED])
-    container = OmegaConf.to_container(masked, resolve=True)
+    try:
+        container = OmegaConf.to_container(masked, resolve=True)
+    except Exception:  # noqa: BLE001 - a bad interpolation is reported by the app, not by Hydra's dir resolver
+        container = OmegaConf.to_container(masked, resolve=False)
     assert isinstance(container, dict)
     return config_hash({str(k): v for k, v in container.items()})
 

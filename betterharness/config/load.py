@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from pydantic import BaseModel, ValidationError
 
 from betterharness.config.schema import ExperimentConfig
@@ -34,10 +35,9 @@ def _model_at(path: Sequence[str | int]) -> type[BaseModel] | None:
 
 def _source_of(key: str, choices: Mapping[str, str], overrides: Sequence[str]) -> str:
     """Where a dotted key was set: the command line, a group's option file, or the primary config."""
-    for override in overrides:
-        name = override.lstrip("+~").split("=", 1)[0]
-        if name == key or key.startswith(name + "."):
-            return f"the command line ({override})"
+    matches = [o for o in overrides if (name := o.lstrip("+~").split("=", 1)[0]) == key or key.startswith(name + ".")]
+    if matches:
+        return f"the command line ({max(matches, key=lambda o: len(o.split('=', 1)[0]))})"
     group = key.split(".", 1)[0]
     if group in choices and choices[group]:
         return str(conf_dir() / group / f"{choices[group]}.yaml")
@@ -85,7 +85,13 @@ def load_config(cfg: DictConfig, choices: Mapping[str, str] | None = None, overr
     ExperimentConfig
 ):
     """Resolve ``cfg`` (without its ``hydra`` node) and validate it."""
-    container = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    try:
+        container = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None)
+        raise ConfigError(f"the config does not resolve: {str(exc).splitlines()[0]}", key=key,
+                          file=_source_of(key, choices or {}, overrides) if key else None,
+                          fix="set the missing value (key=value) or fix the ${...} interpolation") from None
     assert isinstance(container, dict)
     container.pop("hydra", None)
     return validate_config(container, choices, overrides)

@@ -70,3 +70,12 @@ def test_debug_switch_shows_traceback(tmp_path: Path, suite: Path) -> None:
     finally:
         del os.environ["BH_DEBUG"]
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_bad_interpolation(tmp_path: Path, suite: Path) -> None:
+    outputs = tmp_path / "out"
+    result = bh("model=scripted", f"evals.root={suite}", f"runtime.outputs={outputs}", "model.id=${nope}")
+    assert result.returncode == 2
+    assert "does not resolve" in result.stderr and "the command line (model.id=${nope})" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _runs(outputs) == []
