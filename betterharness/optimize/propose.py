@@ -50,6 +50,9 @@ class Rejected(BHError):
     """A proposal that cannot become a candidate (no JSON, bad edit, does not render, leaks)."""
 
 
+MAX_EDIT_CHARS = 600
+"""Edits are small by construction: constrained decoders stop a proposer from pasting the whole template."""
+
 PROPOSAL_SCHEMA: dict[str, Any] = {
     "type": "json_schema",
     "json_schema": {"name": "proposal", "schema": {
@@ -57,13 +60,14 @@ PROPOSAL_SCHEMA: dict[str, Any] = {
         "properties": {
             "edit": {"type": "object", "properties": {
                 "surface": {"type": "string"}, "op": {"enum": ["replace", "insert_after", "append", "rewrite"]},
-                "find": {"type": ["string", "null"]}, "text": {"type": "string"}},
+                "find": {"type": ["string", "null"], "maxLength": MAX_EDIT_CHARS},
+                "text": {"type": "string", "maxLength": MAX_EDIT_CHARS}},
                 "required": ["surface", "op", "text"]},
             "also": {"anyOf": [{"type": "null"}, {"type": "object", "properties": {
                 "surface": {"type": "string"}, "op": {"enum": ["replace", "insert_after", "append", "rewrite"]},
                 "find": {"type": ["string", "null"]}, "text": {"type": "string"}},
                 "required": ["surface", "op", "text"]}]},
-            "rationale": {"type": "string"},
+            "rationale": {"type": "string", "maxLength": MAX_EDIT_CHARS},
             "targets": {"type": "array", "items": {"type": "string"}},
         },
         "required": ["edit", "rationale"],
