@@ -1,9 +1,9 @@
 """A content-addressed rollout cache shared by every run under one outputs root.
 
 A rollout's key covers everything that shapes it: the case's full content, the harness version, the
-agent/judge/user model configs, the per-case limits, the prompt templates and the epoch. Any run, sweep job or optimizer
-iteration that needs the same rollout reuses it instead of paying for it again. Rollouts that ended in
-an error are never cached, so transient failures are retried.
+agent/judge/user model configs, the per-case limits, the judge and user prompt templates and the epoch.
+Any run, sweep job or optimizer iteration that needs the same rollout reuses it instead of paying again.
+Rollouts that ended in an error are never cached, so transient failures are retried.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from betterharness.scoring.score import Score
 from betterharness.trace import Trace
 
 CACHE_VERSION = 1
+ROLLOUT_PROMPTS = ("judge.md.j2", "user.md.j2")
+"""The prompt templates that shape a rollout (the proposer's does not)."""
 
 
 class RolloutCache:
@@ -32,7 +34,7 @@ class RolloutCache:
             "v": CACHE_VERSION,
             "models": {role: config.role(role).model_dump(mode="json") for role in ("agent", "judge", "user")},
             "limits": config.limits.model_dump(mode="json"),
-            "prompts": digest_tree(prompts_dir()),
+            "prompts": [digest_tree(prompts_dir(), name) for name in ROLLOUT_PROMPTS],
         })
         self.hits = 0
         self._made: set[Path] = set()

@@ -50,6 +50,7 @@ class Rejected(BHError):
     """A proposal that cannot become a candidate (no JSON, bad edit, does not render, leaks)."""
 
 
+MIN_NEW_WORDS = 3
 MAX_EDIT_CHARS = 600
 """Edits are small by construction: constrained decoders stop a proposer from pasting the whole template."""
 
@@ -82,8 +83,8 @@ def apply_edit(source: str, edit: Edit) -> str:
     if edit.op == "append":
         existing = {line.strip() for line in source.splitlines() if line.strip()}
         fresh = [line for line in edit.text.strip("\n").splitlines() if line.strip() not in existing]
-        if not any(line.strip() for line in fresh):
-            raise Rejected("the appended text only repeats what the surface already says")
+        if len(re.findall(r"[A-Za-z]{2,}", "\n".join(fresh))) < MIN_NEW_WORDS:
+            raise Rejected("the appended text adds no new rule (it repeats the surface or is too short)")
         return source.rstrip("\n") + "\n\n" + "\n".join(fresh).strip("\n") + "\n"
     if not edit.find:
         raise Rejected(f"a {edit.op} edit needs `find`: the exact text to {edit.op.replace('_', ' ')}")

@@ -112,7 +112,7 @@ def test_leaky_proposal_is_rejected(workspace: dict[str, Path]) -> None:
 
 def test_useless_proposal_fails_the_gate_then_a_good_one_passes(workspace: dict[str, Path]) -> None:
     ws = workspace
-    result = bh(*args(ws, proposals(ws, "Be concise.", PHRASE)))
+    result = bh(*args(ws, proposals(ws, "Keep every reply concise.", PHRASE)))
     assert result.returncode == 0, result.stderr
     state = json.loads((run_dir(ws) / "optimize_state.json").read_text())
     outcomes = [it["outcome"] for it in state["iterations"]]

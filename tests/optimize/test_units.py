@@ -92,7 +92,10 @@ def test_leakage_catches_ids_answers_and_literals_but_not_tool_names() -> None:
 
 def test_edits_apply_exactly() -> None:
     source = "Line one.\nLine two.\n"
-    assert apply_edit(source, Edit(surface="s", op="append", text="Three.")) == "Line one.\nLine two.\n\nThree.\n"
+    assert apply_edit(source, Edit(surface="s", op="append", text="Line three here.")) == (
+        "Line one.\nLine two.\n\nLine three here.\n")
+    with pytest.raises(Rejected, match="no new rule"):
+        apply_edit(source, Edit(surface="s", op="append", text="Line one.\n-"))
     assert apply_edit(source, Edit(surface="s", op="replace", find="two", text="2")) == "Line one.\nLine 2.\n"
     assert apply_edit(source, Edit(surface="s", op="insert_after", find="one.", text=" Yes.")).startswith(
         "Line one. Yes.")
@@ -103,15 +106,18 @@ def test_edits_apply_exactly() -> None:
 def test_one_change_rule_and_rendering() -> None:
     harness = Harness(name="h", sources={"system_prompt": "Hi {{ agent_name }}", "tool:a": "A.", "tool:b": "B."},
                       vars={"agent_name": "X"})
-    both_tools = Proposal(edit=Edit(surface="tool:a", text="more"), also=Edit(surface="tool:b", text="more"))
+    both_tools = Proposal(edit=Edit(surface="tool:a", text="Use it often."),
+                          also=Edit(surface="tool:b", text="Use it often."))
     with pytest.raises(Rejected) as info:
         candidate_from(harness, both_tools, [])
     assert "one change per iteration" in info.value.problem
-    assert candidate_from(harness, both_tools, [], together=[["tool:a", "tool:b"]]).sources["tool:b"] == "B.\n\nmore\n"
-    joint = Proposal(edit=Edit(surface="system_prompt", text="Use a."), also=Edit(surface="tool:a", text="Use me."))
+    together = candidate_from(harness, both_tools, [], together=[["tool:a", "tool:b"]])
+    assert together.sources["tool:b"] == "B.\n\nUse it often.\n"
+    joint = Proposal(edit=Edit(surface="system_prompt", text="Use tool a first."),
+                     also=Edit(surface="tool:a", text="Call me first."))
     child = candidate_from(harness, joint, [])
     assert child.parent == harness.hash and child.hash != harness.hash
-    broken = Proposal(edit=Edit(surface="system_prompt", text="{{ missing_var }}"))
+    broken = Proposal(edit=Edit(surface="system_prompt", text="Greet {{ missing_var }} by name."))
     with pytest.raises(Exception, match="undefined"):
         candidate_from(harness, broken, [])
 
