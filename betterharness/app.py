@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def warn_invalid(errors: list[CaseError]) -> None:
 def run_experiment(experiment: Experiment) -> Path:
     """Run the experiment in its folder; return the report path. Resumes what an earlier run finished."""
     config = experiment.config
+    logging.getLogger("betterharness").setLevel(config.runtime.log_level)
     cases = load_cases(config.evals)
     harness = load_harness(config.harness)
     warn_invalid(cases.errors)

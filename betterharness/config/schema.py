@@ -127,7 +127,7 @@ class RuntimeConfig(Group):
     force: bool = Field(default=False, description="Re-run rollouts already finished here or cached.")
     cache: bool = Field(default=True, description="Reuse identical rollouts from <outputs>/_cache.")
     progress: bool = True
-    log_level: str = "WARNING"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     langsmith: bool = Field(default=True, description="Send traces to LangSmith when LANGSMITH_API_KEY is set.")
 
 
