@@ -200,6 +200,10 @@ class Optimizer:
             iteration.proposal = proposal
             candidate = candidate_from(incumbent, proposal, self.of("optimization"),
                                        self.config.optimizer.surfaces_together)
+            tried = next((it for it in self.state.iterations if it.candidate == candidate.hash), None)
+            if tried is not None:
+                raise Rejected(f"this exact change was already tried in iteration {tried.index} ({tried.outcome})",
+                               fix="propose a different change")
         except Rejected as exc:
             iteration.rejection = exc.problem + (f" ({exc.value})" if exc.value else "")
             write_json(folder / "iteration.json", iteration)

@@ -158,3 +158,12 @@ def test_budget_stops_the_loop(workspace: dict[str, Path]) -> None:
     state = json.loads((run_dir(ws) / "optimize_state.json").read_text())
     assert "rollout budget 7 reached" in state["stop_reason"]
     assert state["iterations"] == []
+
+
+def test_a_repeated_proposal_is_not_validated_twice(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    result = bh(*args(ws, proposals(ws, "Keep every reply concise.", "Keep every reply concise.", PHRASE)))
+    assert result.returncode == 0, result.stderr
+    state = json.loads((run_dir(ws) / "optimize_state.json").read_text())
+    assert [it["outcome"] for it in state["iterations"]] == ["gate_failed", "no_candidate", "accepted"]
+    assert "already tried in iteration 1" in state["iterations"][1]["rejection"]
