@@ -10,6 +10,7 @@ import yaml
 
 from betterharness.harness.templates import write_harness
 from betterharness.harness.versions import diff
+from betterharness.latency import LatencyBook
 from betterharness.paths import conf_dir, templates_dir
 from betterharness.report.tables import fmt, model_note, table
 from betterharness.scoring.aggregate import Metrics, aggregate
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 def phase_metrics(opt: Optimizer) -> dict[str, dict[str, Metrics]]:
     """Metrics for baseline and final harness, per split."""
     out: dict[str, dict[str, Metrics]] = {}
+    book = LatencyBook(Path(opt.config.runtime.outputs))
+    book.update(list(opt.store.scores.values()))
     for phase, version in (("baseline", opt.state.baseline), ("final", opt.state.incumbent)):
         out[phase] = {}
         for name in ("optimization", "holdout", "test"):
@@ -29,7 +32,7 @@ def phase_metrics(opt: Optimizer) -> dict[str, dict[str, Metrics]]:
             scores = [s for (h, m, cid, _), s in opt.store.scores.items()
                       if h == version and m == opt.clients.agent.model.id and cid in ids]
             if scores:
-                out[phase][name] = aggregate(scores)
+                out[phase][name] = aggregate(book.apply(scores))
     return out
 
 

@@ -182,3 +182,15 @@ def test_split_stratifies_by_the_selected_tag() -> None:
     split = split_cases([*cases, cross], SplitConfig(), selected=["a", "b"])
     assert "m0" in split.by_tag["a"]["optimization"] + split.by_tag["a"]["holdout"]
     assert set(split.by_tag) == {"a", "b"}
+
+
+def test_reviewer_edit_goes_through_the_editor(tmp_path, monkeypatch) -> None:
+    script = tmp_path / "editor.sh"
+    script.write_text('#!/bin/sh\nsed -i "s/often/sparingly/" "$1"\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(script))
+    monkeypatch.delenv("VISUAL", raising=False)
+    answers = iter(["e", "tone it down"])
+    decision = ask_human(Iteration(index=1, incumbent="h"), {"tool:a": "Use it often.\n"}, read=lambda _: next(answers))
+    assert decision.verdict == "edit" and decision.reason == "tone it down"
+    assert decision.edited_sources == {"tool:a": "Use it sparingly.\n"}
