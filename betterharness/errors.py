@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 class BHError(Exception):
@@ -76,6 +76,15 @@ class ModelCallError(BHError):
 def debug_enabled() -> bool:
     """True when the user asked for tracebacks (``BH_DEBUG=1`` or ``HYDRA_FULL_ERROR=1``)."""
     return os.environ.get("BH_DEBUG", "") not in ("", "0") or os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def run_cli(body: Callable[[], object]) -> int:
+    """Run a command's body: 0 on success; a BHError is printed without a traceback and exits 2."""
+    try:
+        body()
+    except BHError as error:
+        exit_with(error)
+    return 0
 
 
 def exit_with(error: BHError, code: int = 2) -> None:

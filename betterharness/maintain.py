@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from betterharness.errors import BHError, exit_with
+from betterharness.errors import BHError, run_cli
 from betterharness.maintenance import classify, collect, quarantine, render
 from betterharness.paths import evals_dir
 from betterharness.store import write_text
@@ -54,11 +54,7 @@ def run(args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point; exit 2 with a message naming the file and the fix on bad input."""
     args = _parser().parse_args(argv)
-    try:
-        run(args)
-    except BHError as exc:
-        exit_with(exc)
-    return 0
+    return run_cli(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from betterharness.errors import BHError, exit_with
+from betterharness.errors import BHError, run_cli
 from betterharness.evals.case import EvalCase
 from betterharness.evals.load import load_all
 from betterharness.evals.mining import MineResult, mine
@@ -87,11 +87,7 @@ def run(args: argparse.Namespace) -> MineResult:
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point; exit 2 with a message naming the file and the fix on bad input."""
     args = _parser().parse_args(argv)
-    try:
-        run(args)
-    except BHError as exc:
-        exit_with(exc)
-    return 0
+    return run_cli(lambda: run(args))
 
 
 if __name__ == "__main__":

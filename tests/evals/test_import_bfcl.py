@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,30 +12,13 @@ import jsonschema
 import pytest
 import yaml
 
-import betterharness.scoring.assertions  # noqa: F401  (built-ins first, to see whether bfcl is wired in)
-from betterharness.scoring.registry import ASSERTIONS
-
-WIRED = "bfcl_calls" in ASSERTIONS
-
-from betterharness.errors import BHError  # noqa: E402
-from betterharness.evals.case import EvalCase  # noqa: E402
-from betterharness.evals.importers import bfcl  # noqa: E402
-from betterharness.evals.importers.__main__ import main  # noqa: E402
-from betterharness.evals.load import load_all, load_case_file  # noqa: E402
-from betterharness.scoring.bfcl import BfclCalls  # noqa: E402
-from betterharness.scoring.context import ScoringContext  # noqa: E402
-from betterharness.trace import Step, ToolCall, Trace  # noqa: E402
-
-if not WIRED:  # keep the registry as other tests expect it until assertions.py imports bfcl
-    ASSERTIONS.pop("bfcl_calls", None)
-
-
-@pytest.fixture(autouse=True)
-def _bfcl_registered() -> Iterator[None]:
-    ASSERTIONS["bfcl_calls"] = BfclCalls
-    yield
-    if not WIRED:
-        ASSERTIONS.pop("bfcl_calls", None)
+from betterharness.errors import BHError
+from betterharness.evals.case import EvalCase
+from betterharness.evals.importers import bfcl
+from betterharness.evals.importers.__main__ import main
+from betterharness.evals.load import load_all, load_case_file
+from betterharness.scoring.context import ScoringContext
+from betterharness.trace import Step, ToolCall, Trace
 
 
 def fn(name: str, props: dict[str, Any], required: list[str]) -> dict[str, Any]:

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-import betterharness.scoring.assertions  # noqa: F401  (built-ins first, to see whether bfcl is wired in)
-from betterharness.scoring.registry import ASSERTIONS
-
-WIRED = "bfcl_calls" in ASSERTIONS
-
-from betterharness.evals.case import EvalCase  # noqa: E402
-from betterharness.scoring.bfcl import BfclCalls, standardize, value_matches  # noqa: E402
-from betterharness.scoring.context import ScoringContext  # noqa: E402
-from betterharness.scoring.registry import Verdict, parse_assertion  # noqa: E402
-from betterharness.trace import Step, ToolCall, Trace  # noqa: E402
-
-if not WIRED:  # keep the registry as other tests expect it until assertions.py imports bfcl
-    ASSERTIONS.pop("bfcl_calls", None)
-
-
-@pytest.fixture(autouse=True)
-def _bfcl_registered() -> Iterator[None]:
-    ASSERTIONS["bfcl_calls"] = BfclCalls
-    yield
-    if not WIRED:
-        ASSERTIONS.pop("bfcl_calls", None)
-
+from betterharness.evals.case import EvalCase
+from betterharness.scoring.bfcl import standardize, value_matches
+from betterharness.scoring.context import ScoringContext
+from betterharness.scoring.registry import Verdict, parse_assertion
+from betterharness.trace import Step, ToolCall, Trace
 
 Call = tuple[str, dict[str, Any]]
 

@@ -5,39 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import betterharness.scoring.assertions  # noqa: F401  (built-ins first, to see whether bfcl is wired in)
-from betterharness.scoring.registry import ASSERTIONS
-
-WIRED = "bfcl_calls" in ASSERTIONS
-
-from betterharness.agent.tools.base import ToolFailure  # noqa: E402
-from betterharness.agent.tools.mock import MockToolRunner  # noqa: E402
-from betterharness.errors import BHError, CaseError  # noqa: E402
-from betterharness.evals.case import EvalCase  # noqa: E402
-from betterharness.evals.importers.__main__ import main  # noqa: E402
-from betterharness.evals.importers.jsonl import import_jsonl  # noqa: E402
-from betterharness.evals.load import load_case_file  # noqa: E402
-from betterharness.scoring.bfcl import BfclCalls  # noqa: E402
-from betterharness.scoring.context import ScoringContext  # noqa: E402
-from betterharness.trace import Step, ToolCall, Trace  # noqa: E402
-
-if not WIRED:  # keep the registry as other tests expect it until assertions.py imports bfcl
-    ASSERTIONS.pop("bfcl_calls", None)
-
-
-@pytest.fixture(autouse=True)
-def _bfcl_registered() -> Iterator[None]:
-    ASSERTIONS["bfcl_calls"] = BfclCalls
-    yield
-    if not WIRED:
-        ASSERTIONS.pop("bfcl_calls", None)
-
+from betterharness.agent.tools.base import ToolFailure
+from betterharness.agent.tools.mock import MockToolRunner
+from betterharness.errors import BHError, CaseError
+from betterharness.evals.case import EvalCase
+from betterharness.evals.importers.__main__ import main
+from betterharness.evals.importers.jsonl import import_jsonl
+from betterharness.evals.load import load_case_file
+from betterharness.scoring.context import ScoringContext
+from betterharness.trace import Step, ToolCall, Trace
 
 WEATHER_TOOL = {
     "name": "get_weather",
