@@ -11,7 +11,7 @@ from betterharness.errors import BHError, exit_with
 from betterharness.harness.versions import VersionStore, changed_surfaces, diff
 from betterharness.optimize.review import ask_human, evidence, now, show
 from betterharness.optimize.state import Decision, OptimizeState
-from betterharness.store import RunStore
+from betterharness.store import RunStore, write_json
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
             state.incumbent = pending.candidate or state.incumbent
         state.status = "running"
         state.save(state_path)
+        write_json(args.folder / "iterations" / f"{pending.index:03d}" / "iteration.json", pending)
     except BHError as error:
         exit_with(error)
         return

@@ -226,11 +226,8 @@ class Optimizer:
         self.state.holdout_consultations += 1
         iteration.gate = gate(self.of("optimization"), opt_scores, cand_opt, self.config.optimizer.gate,
                               inc_hold, cand_hold, self.of("holdout"))
+        iteration.outcome = "pending_review" if iteration.gate.passed else "gate_failed"
         write_json(folder / "iteration.json", iteration)
-        if not iteration.gate.passed:
-            iteration.outcome = "gate_failed"
-            return iteration
-        iteration.outcome = "pending_review"
         return iteration
 
     async def propose(self, folder: Path, incumbent: Harness, diagnosis: object, index: int) -> Proposal:
@@ -307,6 +304,7 @@ def apply_decision(optimizer: Optimizer, iteration: Iteration, decision: object)
             iteration.candidate = candidate.hash
         iteration.outcome = "accepted"
         optimizer.state.incumbent = iteration.candidate or optimizer.state.incumbent
+    write_json(optimizer.folder / "iterations" / f"{iteration.index:03d}" / "iteration.json", iteration)
     optimizer.save()
 
 

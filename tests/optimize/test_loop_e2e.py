@@ -167,3 +167,13 @@ def test_a_repeated_proposal_is_not_validated_twice(workspace: dict[str, Path]) 
     state = json.loads((run_dir(ws) / "optimize_state.json").read_text())
     assert [it["outcome"] for it in state["iterations"]] == ["gate_failed", "no_candidate", "accepted"]
     assert "already tried in iteration 1" in state["iterations"][1]["rejection"]
+
+
+def test_iteration_files_agree_with_the_state(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    assert bh(*args(ws, proposals(ws, "Keep every reply concise.", PHRASE))).returncode == 0
+    folder = run_dir(ws)
+    state = json.loads((folder / "optimize_state.json").read_text())
+    for it in state["iterations"]:
+        saved = json.loads((folder / "iterations" / f"{it['index']:03d}" / "iteration.json").read_text())
+        assert saved["outcome"] == it["outcome"]
