@@ -21,6 +21,28 @@ def _located(path: Path, line: int | None) -> str:
     return f"{path}:{line}" if line else str(path)
 
 
+class _Invalid(CaseError):
+    """A case that failed validation, before its location is known."""
+
+    def located(self, file: str, fix: str) -> CaseError:
+        """The same error, naming where it is and how to fix it."""
+        return CaseError(self.problem, file=file, key=self.key, value=self.value, allowed=self.allowed, fix=fix)
+
+
+def first_error(exc: ValidationError) -> tuple[list[str | int], _Invalid]:
+    """The first pydantic error of a case as (location, error without a file): key, value, allowed values."""
+    error = exc.errors()[0]
+    loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+    allowed = None
+    if error["type"] == "extra_forbidden":
+        allowed = "see evals/schema.json"
+    elif error.get("ctx", {}).get("expected"):
+        allowed = error["ctx"]["expected"]
+    value = error.get("input")
+    return loc, _Invalid(f"invalid case: {error['msg']}", key=".".join(map(str, loc)) or "(top level)",
+                         value=None if isinstance(value, dict | list) else value, allowed=allowed)
+
+
 def load_case_file(path: Path) -> EvalCase:
     """Load and validate one case file; raise CaseError naming the file, line, key and fix."""
     try:
@@ -44,22 +66,9 @@ def load_case_file(path: Path) -> EvalCase:
     try:
         return EvalCase.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        key = ".".join(map(str, loc)) or "(top level)"
-        allowed = None
-        if error["type"] == "extra_forbidden":
-            allowed = "see evals/schema.json"
-        elif error.get("ctx", {}).get("expected"):
-            allowed = error["ctx"]["expected"]
-        raise CaseError(
-            f"invalid case: {error['msg']}",
-            file=_located(path, line_of(node, loc)),
-            key=key,
-            value=error.get("input") if not isinstance(error.get("input"), dict | list) else None,
-            allowed=allowed,
-            fix="edit the case file; `python -m betterharness.catalog` validates every case",
-        ) from None
+        loc, error = first_error(exc)
+        raise error.located(_located(path, line_of(node, loc)),
+                            "edit the case file; `python -m betterharness.catalog` validates every case") from None
 
 
 @dataclass

@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 from pydantic import ValidationError
 
-from betterharness.errors import CaseError
 from betterharness.evals.case import EvalCase
+from betterharness.evals.load import first_error
 
 NEUTRAL_RESULT: dict[str, Any] = {"status": "ok"}
 """What an imported mock tool returns when nothing more specific was recorded."""
@@ -126,20 +125,11 @@ def validate_case(
     """``EvalCase.model_validate(data)``, or a CaseError naming the source (``where``) and the field."""
     try:
         return EvalCase.model_validate(data)
-    except jsonschema.SchemaError as exc:
-        raise CaseError(f"a tool's parameters are not a valid JSON Schema: {exc.message}", file=where,
-                        key="parameters", fix="correct the tool's schema and import again") from None
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        value = error.get("input")
-        raise CaseError(
-            f"the imported case is invalid: {error['msg']}",
-            file=where,
-            key=key_of(loc) if key_of else ".".join(map(str, loc)),
-            value=None if isinstance(value, dict | list) else value,
-            fix="correct that field of the source record and import again",
-        ) from None
+        loc, error = first_error(exc)
+        if key_of:
+            error.key = key_of(loc)
+        raise error.located(where, "correct that field of the source record and import again") from None
 
 
 # --- writing with dedup -----------------------------------------------------------------------------
