@@ -1,23 +1,61 @@
-"""A validated config with its identity: the output folder, its provenance and its status."""
+"""An experiment, prepared once per run: the validated config, its cases, its harness and its identity.
+
+The identity (the output folder's name) is a hash of everything that changes results and nothing else:
+the composed config without ``runtime`` and ``name``, the content of the *selected* cases, the harness
+version, and the prompt templates this run actually uses. Cases are loaded here once, and every later
+stage receives them.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import shutil
 import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from betterharness.config.identity import HASH_VERSION, config_hash, input_digests
 from betterharness.config.schema import ExperimentConfig
-from betterharness.store import write_json, write_text
+from betterharness.digest import canonical_json, digest_files, digest_of, sha256_hex
+from betterharness.evals.case import EvalCase
+from betterharness.evals.load import CaseSet, load_cases
+from betterharness.harness.templates import Harness, load_harness
+from betterharness.paths import prompts_dir
 
+HASH_VERSION = 2
+NOT_HASHED = ("runtime", "name")
+"""Top-level config keys that never change results."""
+JUDGE_PROMPT = "judge.md.j2"
+USER_PROMPT = "user.md.j2"
 PACKAGES = ("betterharness", "hydra-core", "omegaconf", "pydantic", "litellm", "jinja2", "xllamacpp", "langsmith")
-SWEEP_ENV = "BH_SWEEP_ID"
+
+
+def prompts_used(config: ExperimentConfig, cases: Sequence[EvalCase]) -> list[str]:
+    """The prompt templates (under ``prompts/``) that can shape this run's results."""
+    used = []
+    if any(a.name == "llm_judge" for case in cases for a in case.success):
+        used.append(JUDGE_PROMPT)
+    if any(case.input.user is not None and case.input.user.replies is None for case in cases):
+        used.append(USER_PROMPT)
+    if config.optimizer.name != "none":
+        used.append(config.optimizer.proposer_template)
+    return used
+
+
+def input_digests(config: ExperimentConfig, cases: Sequence[EvalCase], harness: Harness) -> dict[str, str]:
+    """Digests of the selected cases, the harness version and the prompts the run uses."""
+    return {
+        "evals": digest_of([case.model_dump(mode="json") for case in cases]),
+        "harness": harness.hash,
+        "prompts": digest_files(prompts_dir(), prompts_used(config, cases)),
+    }
+
+
+def identity(config: ExperimentConfig, cases: Sequence[EvalCase], harness: Harness) -> str:
+    """The 12-hex-digit identity of an experiment (runtime settings excluded)."""
+    hashed = {k: v for k, v in config.model_dump(mode="json").items() if k not in NOT_HASHED}
+    payload = {"v": HASH_VERSION, "config": hashed, "inputs": input_digests(config, cases, harness)}
+    return sha256_hex(canonical_json(payload))[:12]
 
 
 def package_versions() -> dict[str, str | None]:
@@ -43,66 +81,44 @@ def git_sha(cwd: Path) -> str | None:
         return None
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
+@dataclass(frozen=True)
 class Experiment:
-    """One experiment's folder ``outputs/<hash>/`` and its ``experiment.json``."""
+    """One experiment: what it runs, on what, and where its results go (``<outputs>/<hash>/``)."""
 
-    def __init__(self, config: ExperimentConfig, folder: Path, *, hash: str | None = None,
-                 choices: dict[str, str] | None = None, overrides: list[str] | None = None) -> None:
-        self.config = config
-        self.folder = folder
-        self.choices = choices or {}
-        self.overrides = overrides or []
-        self.hash = hash or config_hash(config.model_dump(mode="json"))
-        """The identity: Hydra's ``${bh_id:}`` of the composed config when run from the CLI."""
-        self.path = folder / "experiment.json"
-        self.record: dict[str, Any] = {}
+    config: ExperimentConfig
+    cases: CaseSet
+    harness: Harness
+    hash: str
+    folder: Path
+    inputs: dict[str, str] = field(default_factory=dict)
+    choices: dict[str, str] = field(default_factory=dict)
+    overrides: list[str] = field(default_factory=list)
 
-    def start(self, extra: dict[str, Any] | None = None) -> None:
-        """Write the resolved config and ``experiment.json`` (status running; start time kept on resume)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        previous: dict[str, Any] = {}
-        if self.path.exists():
-            import json
-
-            try:
-                previous = json.loads(self.path.read_text(encoding="utf-8"))
-            except ValueError:
-                previous = {}
-        dump = self.config.model_dump(mode="json")
-        write_text(self.folder / "config.yaml", yaml.safe_dump(dump, sort_keys=False))
-        self.record = {
+    def provenance(self) -> dict[str, Any]:
+        """What ``experiment.json`` records besides the status: config, identity, inputs, packages, git."""
+        return {
             "name": self.config.name,
             "hash": self.hash,
             "hash_version": HASH_VERSION,
-            "status": "running",
-            "config": dump,
+            "config": self.config.model_dump(mode="json"),
             "choices": self.choices,
             "overrides": self.overrides,
-            "inputs": input_digests(dump),
+            "inputs": self.inputs,
             "packages": package_versions(),
             "git_sha": git_sha(Path.cwd()),
-            "sweep_id": os.environ.get(SWEEP_ENV),
-            "started_at": previous.get("started_at", _now()),
-            "resumed_at": _now() if previous else None,
-            "ended_at": None,
-            **(extra or {}),
+            "cases": [case.id for case in self.cases.cases],
+            "harness_hash": self.harness.hash,
+            "invalid_cases": [error.render() for error in self.cases.errors],
         }
-        write_json(self.path, self.record)
-
-    def finish(self, status: str = "complete", **extra: Any) -> None:
-        """Mark the experiment ended."""
-        self.record.update(status=status, ended_at=_now(), **extra)
-        write_json(self.path, self.record)
 
 
-def discard_if_empty(folder: Path) -> None:
-    """Remove an output folder that holds nothing but Hydra's bookkeeping (after a config error)."""
-    if not folder.is_dir():
-        return
-    leftovers = [p for p in folder.iterdir() if p.name not in (".hydra", "betterharness.log")]
-    if not leftovers:
-        shutil.rmtree(folder, ignore_errors=True)
+def prepare(config: ExperimentConfig, choices: dict[str, str] | None = None,
+            overrides: Sequence[str] = ()) -> Experiment:
+    """Load the cases (once) and the harness, and name the experiment by its identity."""
+    cases = load_cases(config.evals)
+    harness = load_harness(config.harness)
+    digest = identity(config, cases.cases, harness)
+    return Experiment(config=config, cases=cases, harness=harness, hash=digest,
+                      folder=Path(config.runtime.outputs) / digest,
+                      inputs=input_digests(config, cases.cases, harness), choices=dict(choices or {}),
+                      overrides=list(overrides))

@@ -1,28 +1,36 @@
-"""Cases x epochs under one harness and model: concurrent rollouts, scored and stored as each finishes."""
+"""Cases x epochs under one harness and model: concurrent rollouts, scored and stored as each finishes.
+
+The runner knows no provider and no adapter by name: clients come from ``models.connect`` and are bound
+to each case (``ModelClient.bind``), the adapter comes from the ``agent`` registry, and whatever else
+wants each finished rollout (a LangSmith exporter, a progress line) is passed in as a sink.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
-from betterharness.agent.loop import run_case
-from betterharness.cache import RolloutCache
-from betterharness.config.schema import ExperimentConfig
+from betterharness.agent.adapters import ADAPTERS
+from betterharness.agent.trace import Trace
+from betterharness.config.schema import BudgetConfig, ExperimentConfig
 from betterharness.evals.case import EvalCase
 from betterharness.harness.templates import Harness
-from betterharness.models.client import ModelClient, concurrency_cap, provider_of, warm_up
+from betterharness.models.completion import ModelClient
+from betterharness.models.providers import connect
 from betterharness.paths import prompts_dir
 from betterharness.scoring.context import ScoringContext
 from betterharness.scoring.metrics import score_trace
 from betterharness.scoring.score import Score
-from betterharness.store import RunStore
-from betterharness.trace import Trace
-from betterharness.tracing import TraceSink
+from betterharness.store.cache import RolloutCache
+from betterharness.store.latency import LatencyBook
+from betterharness.store.rollouts import RolloutKey, RolloutStore
+
+BUILTIN_ADAPTER = "builtin"
+Sink = Callable[[Trace, Score], None]
+"""Receives every rollout run now (not reused), after it is stored."""
 
 
 @dataclass
@@ -35,12 +43,72 @@ class Clients:
 
     @classmethod
     def from_config(cls, config: ExperimentConfig) -> Clients:
-        """Build one client per role from the config (roles default to the agent's model)."""
-        return cls(*(ModelClient(config.role(role), config.runtime, role) for role in ("agent", "judge", "user")))
+        """One client per role from the config (roles default to the agent's model)."""
+        return cls(*(connect(config.role(role), config.runtime, role) for role in ("agent", "judge", "user")))
 
-    def scripted(self) -> bool:
-        """True when any role uses the scripted test double."""
-        return any(provider_of(c.model.id) == "scripted" for c in (self.agent, self.judge, self.user))
+    def bind(self, case: EvalCase) -> Clients:
+        """The clients for one rollout of ``case``."""
+        return Clients(self.agent.bind(case=case), self.judge.bind(case=case), self.user.bind(case=case))
+
+
+class BudgetExceeded(Exception):
+    """A budget cap would be passed: nothing more is started; what finished is kept."""
+
+
+class Budget:
+    """Caps on rollouts and dollars, checked *before* each rollout starts.
+
+    ``used`` counts rollouts already recorded (the folder's, plus every one started here); the dollar
+    cap also reserves, for each rollout in flight, the mean cost seen so far, and while no cost is known
+    it lets one rollout run at a time. So a cap is never passed by more than one rollout's cost.
+
+    Args:
+        config: The caps (None: no cap).
+        used: Rollouts already recorded against the budget.
+        spent_usd: Dollars already spent (agent, judge, user and proposer).
+    """
+
+    def __init__(self, config: BudgetConfig, used: int = 0, spent_usd: float = 0.0) -> None:
+        self.max_rollouts = config.max_rollouts
+        self.max_cost_usd = config.max_cost_usd
+        self.used = used
+        self.spent_usd = spent_usd
+        self.in_flight = 0
+        self._costed = 0
+
+    def left(self) -> int | None:
+        """Rollouts the rollout cap still allows (None: no cap)."""
+        return None if self.max_rollouts is None else max(0, self.max_rollouts - self.used)
+
+    def refusal(self, upcoming: int = 1) -> str | None:
+        """Why ``upcoming`` more rollouts may not start now, or None when they may."""
+        if self.max_rollouts is not None and self.used + upcoming > self.max_rollouts:
+            return f"rollout budget {self.max_rollouts} reached ({self.used} used, {upcoming} more needed)"
+        if self.max_cost_usd is not None:
+            mean = self.spent_usd / self._costed if self._costed else None
+            if self.spent_usd >= self.max_cost_usd or (mean is None and self.in_flight > 0):
+                if self.spent_usd >= self.max_cost_usd:
+                    return f"cost budget ${self.max_cost_usd:g} reached (${self.spent_usd:.4f} used)"
+                return "wait"
+            if mean is not None and self.spent_usd + (self.in_flight + upcoming) * mean > self.max_cost_usd:
+                return (f"cost budget ${self.max_cost_usd:g} reached (${self.spent_usd:.4f} used, "
+                        f"${mean:.4f} expected per rollout)")
+        return None
+
+    def start(self) -> None:
+        """Count one rollout as started."""
+        self.used += 1
+        self.in_flight += 1
+
+    def settle(self, cost_usd: float | None) -> None:
+        """Count a started rollout's cost once it finished."""
+        self.in_flight -= 1
+        self.spent_usd += cost_usd or 0.0
+        self._costed += 1
+
+    def add_cost(self, cost_usd: float) -> None:
+        """Count a cost spent outside rollouts (the proposer)."""
+        self.spent_usd += cost_usd
 
 
 @dataclass
@@ -51,13 +119,8 @@ class RunStats:
     reused: int = 0
     cached: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-def _script(case: EvalCase) -> dict[str, list[object]]:
-    script = case.script
-    agent = (script.agent if script and script.agent is not None else case.ideal.trajectory) or []
-    return {"agent": list(agent), "agent_variants": list(script.variants) if script else [],
-            "judge": list(script.judge or []) if script else [], "user": list(script.user or []) if script else []}
+    stopped: str | None = None
+    """Why rollouts were left unstarted (a budget cap), if any were."""
 
 
 class Progress:
@@ -80,60 +143,96 @@ class Progress:
         sys.stderr.flush()
 
 
-async def run_rollouts(
-    cases: Sequence[EvalCase], harness: Harness, config: ExperimentConfig, store: RunStore, *,
-    epochs: int, clients: Clients | None = None, label: str = "run", sink: TraceSink | None = None,
-    on_score: Callable[[Score], None] | None = None,
-) -> tuple[list[Score], RunStats]:
-    """Run every (case, epoch) not already in ``store``; return the scores of all of them.
-
-    Rollouts run concurrently up to ``runtime.concurrency``; each is scored and appended to the store
-    as soon as it finishes, so an interrupted run keeps what it finished.
-    """
-    clients = clients or Clients.from_config(config)
-    stats = RunStats()
-    results: dict[tuple[str, int], Score] = {}
-    todo: list[tuple[EvalCase, int]] = []
+def pending(cases: Sequence[EvalCase], harness: Harness, model: str, rollouts: RolloutStore, epochs: int,
+            force: bool = False) -> list[tuple[EvalCase, int]]:
+    """The (case, epoch) pairs of a run that no finished, error-free rollout in the store covers yet."""
+    todo = []
     for case in cases:
         for epoch in range(epochs):
-            done = store.done((harness.hash, clients.agent.model.id, case.id, epoch))
-            if done is not None and done.error is None and not config.runtime.force:
-                results[(case.id, epoch)] = done
-                stats.reused += 1
-            else:
+            done = rollouts.score(RolloutKey(harness.hash, model, case.id, epoch))
+            if force or done is None or done.error is not None:
                 todo.append((case, epoch))
+    return todo
+
+
+async def run_rollouts(
+    cases: Sequence[EvalCase], harness: Harness, config: ExperimentConfig, rollouts: RolloutStore, *,
+    epochs: int, clients: Clients | None = None, label: str = "run", sinks: Sequence[Sink] = (),
+    budget: Budget | None = None, latency: LatencyBook | None = None,
+) -> tuple[list[Score], RunStats]:
+    """Run every (case, epoch) not already in ``rollouts``; return the scores of all of them.
+
+    Rollouts run concurrently up to ``runtime.concurrency``; each is scored, rated against the latency
+    book and appended to the store as soon as it finishes, so an interrupted run keeps what it finished
+    and a written score is final. With a ``budget``, a rollout that would pass a cap is not started,
+    and BudgetExceeded is raised once the rollouts in flight have finished.
+    """
+    clients = clients or Clients.from_config(config)
+    adapter = ADAPTERS.get(BUILTIN_ADAPTER)
+    model = clients.agent.model.id
+    stats = RunStats()
+    results: dict[tuple[str, int], Score] = {}
+    todo = pending(cases, harness, model, rollouts, epochs, config.runtime.force)
+    stats.reused = len(cases) * epochs - len(todo)
+    for case in cases:
+        for epoch in range(epochs):
+            done = rollouts.score(RolloutKey(harness.hash, model, case.id, epoch))
+            if done is not None and (case, epoch) not in todo:
+                results[(case.id, epoch)] = done
+    book = latency if latency is not None else LatencyBook(Path(config.runtime.outputs))
     cache = RolloutCache(Path(config.runtime.outputs), config) if config.runtime.cache else None
     progress = Progress(len(todo), label, config.runtime.progress)
     if todo:
-        await asyncio.to_thread(warm_up, clients.agent.model)
-    cap = concurrency_cap(clients.agent.model)
-    semaphore = asyncio.Semaphore(min(config.runtime.concurrency, cap or config.runtime.concurrency))
-    scripted = clients.scripted()
-
+        await asyncio.to_thread(clients.agent.warm_up)
+    cap = clients.agent.concurrency_cap() or config.runtime.concurrency
+    semaphore = asyncio.Semaphore(min(config.runtime.concurrency, cap))
+    changed = asyncio.Condition()
     prompts = prompts_dir()
+
+    async def admitted() -> bool:
+        if budget is None:
+            return True
+        async with changed:
+            while (why := budget.refusal()) == "wait":
+                await changed.wait()
+            if why is not None:
+                stats.stopped = why
+                return False
+            budget.start()
+            return True
+
+    async def settle(cost: float | None) -> None:
+        if budget is not None:
+            async with changed:
+                budget.settle(cost)
+                changed.notify_all()
 
     async def one(case: EvalCase, epoch: int) -> None:
         nonlocal cache
         key = cache.key(case, harness.hash, epoch) if cache else ""
         hit = cache.get(key) if cache and not config.runtime.force else None
         if hit is not None:
-            store.add(*hit)
+            if not await admitted():
+                return
+            await settle(0.0)
+            rollouts.add(*hit)
             results[(case.id, epoch)] = hit[1]
             stats.cached += 1
             progress.update(hit[1])
             return
         async with semaphore:
-            rollout = f"{harness.hash}:{case.id}#{epoch}"
-            with ExitStack() as stack:
-                if scripted:
-                    from betterharness.models.scripted import scripted as script_scope
-
-                    stack.enter_context(script_scope(rollout, _script(case)))
-                trace = await run_case(case, harness, clients.agent, config.limits, epoch=epoch, rollout=rollout,
-                                       user=clients.user)
-                ctx = ScoringContext(judge=partial(clients.judge.text, rollout=rollout), prompts_dir=prompts)
-                score = await _score(trace, case, ctx)
-            store.add(trace, score)
+            if not await admitted():
+                return
+            bound = clients.bind(case)
+            cost: float | None = None
+            try:
+                trace = await adapter(case, harness, bound.agent, config.limits, epoch=epoch, user=bound.user)
+                ctx = ScoringContext(judge=bound.judge.text, prompts_dir=prompts)
+                score = book.rate(await _score(trace, case, ctx))
+                cost = (score.cost_usd or 0.0) + (trace.aux_usage.cost_usd or 0.0)
+            finally:
+                await settle(cost)
+            rollouts.add(trace, score)
             if cache is not None:
                 try:
                     await asyncio.to_thread(cache.put, key, trace, score)
@@ -141,17 +240,20 @@ async def run_rollouts(
                     print(f"warning: rollout cache write failed ({exc}); caching is off for this run",
                           file=sys.stderr)
                     cache = None
-            if sink is not None:
-                sink.send(trace, score)
+            for sink in sinks:
+                sink(trace, score)
             results[(case.id, epoch)] = score
             stats.ran += 1
             if score.error:
                 stats.errors.append(f"{case.id}#{epoch}: {score.error}")
             progress.update(score)
-            if on_score is not None:
-                on_score(score)
 
-    await asyncio.gather(*(one(case, epoch) for case, epoch in todo))
+    try:
+        await asyncio.gather(*(one(case, epoch) for case, epoch in todo))
+    finally:
+        book.save()
+    if stats.stopped is not None:
+        raise BudgetExceeded(stats.stopped)
     ordered = [results[(case.id, epoch)] for case in cases for epoch in range(epochs)]
     return ordered, stats
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from betterharness.agent.trace import Trace
+from betterharness.integrations.langsmith import TraceSink
 from betterharness.scoring.score import Score
-from betterharness.trace import Trace
-from betterharness.tracing import TraceSink
 
 TRACE = Trace(case_id="c", model="m", harness_hash="h", final_text="done", started_at=1_700_000_000.0, wall_s=1.5)
 SCORE = Score(case_id="c", tags=["t"], tier="hillclimb", model="m", harness_hash="h", correctness=1.0)

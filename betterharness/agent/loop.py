@@ -1,4 +1,7 @@
-"""One case, one rollout: the agent loop over litellm and the case's tool environment. Never raises."""
+"""The built-in agent adapter: one case, one rollout, our own loop over the model and the case's tools.
+
+It never raises: a failure ends the rollout and is recorded in its trace.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,12 @@ import time
 from typing import Any
 
 from betterharness.agent.tools import ToolEnvironment
+from betterharness.agent.trace import Step, Trace
 from betterharness.agent.user import UserSimulator
 from betterharness.config.schema import LimitsConfig
 from betterharness.evals.case import EvalCase
 from betterharness.harness.templates import Harness
-from betterharness.models.client import ModelClient
-from betterharness.trace import Step, Trace
+from betterharness.models.completion import ModelClient
 
 
 def _input_messages(case: EvalCase) -> list[dict[str, Any]]:
@@ -34,14 +37,13 @@ class AgentRun:
     """The state of one rollout; ``run()`` fills ``trace`` and returns it, whatever happens."""
 
     def __init__(self, case: EvalCase, harness: Harness, agent: ModelClient, limits: LimitsConfig, *,
-                 epoch: int = 0, rollout: str = "", user: ModelClient | None = None) -> None:
+                 epoch: int = 0, user: ModelClient | None = None) -> None:
         self.case = case
         self.harness = harness
         self.agent = agent
         self.limits = limits
-        self.rollout = rollout or f"{case.id}#{epoch}"
         self.env = ToolEnvironment(case.environment, describe=harness.tool_description)
-        self.user = (UserSimulator(case.input.user, user, self.rollout, limits.max_user_turns)
+        self.user = (UserSimulator(case.input.user, user, limits.max_user_turns)
                      if case.input.user else None)
         self.trace = Trace(case_id=case.id, epoch=epoch, model=agent.model.id, harness_hash=harness.hash)
 
@@ -87,7 +89,7 @@ class AgentRun:
             if trace.usage.total_tokens >= self.limits.max_tokens:
                 trace.stop_reason = "max_tokens"
                 return
-            completion = await self.agent.complete(messages, tools or None, rollout=self.rollout)
+            completion = await self.agent.complete(messages, tools or None)
             step = Step(index=len(trace.steps), content=completion.content, tool_calls=completion.tool_calls,
                         latency_s=completion.latency_s, usage=completion.usage,
                         finish_reason=completion.finish_reason)
@@ -115,10 +117,10 @@ class AgentRun:
 
 
 async def run_case(case: EvalCase, harness: Harness, agent: ModelClient, limits: LimitsConfig, *,
-                   epoch: int = 0, rollout: str = "", user: ModelClient | None = None) -> Trace:
+                   epoch: int = 0, user: ModelClient | None = None) -> Trace:
     """Run one rollout of ``case``; errors end up in the returned trace, never raised."""
     try:
-        run = AgentRun(case, harness, agent, limits, epoch=epoch, rollout=rollout, user=user)
+        run = AgentRun(case, harness, agent, limits, epoch=epoch, user=user)
     except Exception as exc:  # noqa: BLE001 - e.g. a harness template failing for this case's tools
         return Trace(case_id=case.id, epoch=epoch, model=agent.model.id, harness_hash=harness.hash,
                      stop_reason="error", error=getattr(exc, "problem", None) or str(exc))

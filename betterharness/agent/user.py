@@ -6,20 +6,18 @@ from pathlib import Path
 from typing import Any
 
 from betterharness.evals.case import SimulatedUser
-from betterharness.harness.templates import render_text
-from betterharness.models.client import ModelClient
+from betterharness.models.completion import ModelClient, Usage
 from betterharness.paths import prompts_dir
-from betterharness.trace import Usage
+from betterharness.sandbox import render_text
 
 
 class UserSimulator:
     """Produces the user's next turn; ``None`` means the user is done (stop signal or turn cap)."""
 
-    def __init__(self, spec: SimulatedUser, client: ModelClient | None, rollout: str, max_turns: int,
+    def __init__(self, spec: SimulatedUser, client: ModelClient | None, max_turns: int,
                  template: Path | None = None) -> None:
         self.spec = spec
         self.client = client
-        self.rollout = rollout
         self.max_turns = min(spec.max_turns, max_turns)
         self.turns = 0
         self.usage = Usage()
@@ -53,7 +51,7 @@ class UserSimulator:
                     flipped.append({"role": "assistant", "content": message.get("content") or ""})
                 elif message["role"] == "assistant" and message.get("content"):
                     flipped.append({"role": "user", "content": message["content"]})
-            text, usage = await self.client.text(flipped, rollout=self.rollout)
+            text, usage = await self.client.text(flipped)
             self.usage.add(usage)
         self.turns += 1
         if self.spec.stop_signal in text:

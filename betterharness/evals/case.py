@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import jsonschema
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
-from betterharness.scoring.registry import Assertion, assertions_json_schema, parse_assertion
+from betterharness.evals.assertions import Assertion, assertions_json_schema, parse_assertion
 
 TAG_PATTERN = r"^[a-z][a-z0-9_]*$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"

@@ -68,7 +68,7 @@ def load_case_file(path: Path) -> EvalCase:
     except ValidationError as exc:
         loc, error = first_error(exc)
         raise error.located(_located(path, line_of(node, loc)),
-                            "edit the case file; `python -m betterharness.catalog` validates every case") from None
+                            "edit the case file; `python -m betterharness catalog` validates every case") from None
 
 
 @dataclass

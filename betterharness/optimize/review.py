@@ -1,28 +1,25 @@
-"""Review of a gated proposal: a recorded policy (``review=auto``) or a person (``review=interactive``)."""
+"""Review of a gated proposal: a recorded policy (``review=auto``) or a person (``review=interactive``).
+
+Decisions are plain values; ``apply_decision`` is the one way a decision changes a run's state, used
+by the loop and by ``python -m betterharness review`` alike.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-
-from rich.console import Console
-from rich.syntax import Syntax
-from rich.table import Table
+from dataclasses import dataclass
 
 from betterharness.config.schema import ReviewConfig
-from betterharness.optimize.gate import TRANSITIONS, GateResult
-from betterharness.optimize.state import Decision, Iteration
-from betterharness.store import RunStore
-
-
-def now() -> str:
-    """UTC timestamp for decisions."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+from betterharness.harness.diff import changed_surfaces, diff
+from betterharness.optimize.gate import GateResult
+from betterharness.optimize.state import Decision, Iteration, OptimizeState
+from betterharness.store.folder import RunFolder, now
+from betterharness.store.rollouts import RolloutKey
 
 
 def auto_decide(gate: GateResult, config: ReviewConfig) -> Decision:
@@ -34,54 +31,42 @@ def auto_decide(gate: GateResult, config: ReviewConfig) -> Decision:
                     by="policy:accept_gated", at=now())
 
 
-def evidence(store: RunStore, by_tag: dict[str, dict[str, list[str]]], iteration: Iteration,
-             limit: int = 2) -> tuple[dict[str, tuple[float, float]], list[str]]:
-    """Per-tag correctness before/after on the optimization set, and excerpts of fixed/broken cases."""
+@dataclass
+class Evidence:
+    """What a reviewer sees about a gated proposal."""
+
+    iteration: Iteration
+    diff: str
+    per_tag: dict[str, tuple[float, float]]
+    """Tag -> (incumbent, candidate) correctness on the optimization set."""
+    samples: list[str]
+    """Short excerpts of fixed and broken cases under the candidate."""
+    sources: dict[str, str]
+    """The candidate's source of every surface it changed (what ``edit`` lets a person rewrite)."""
+
+
+def evidence(folder: RunFolder, by_tag: dict[str, dict[str, list[str]]], iteration: Iteration,
+             limit: int = 2) -> Evidence:
+    """Per-tag correctness before/after on the optimization set, the diff, and excerpts of fixed/broken cases."""
     delta: dict[str, tuple[float, float]] = {}
     for tag, parts in sorted(by_tag.items()):
-        ids = set(parts["optimization"])
         values = []
         for version in (iteration.incumbent, iteration.candidate):
-            scores = [s for (h, _, cid, _), s in store.scores.items() if h == version and cid in ids]
+            scores = folder.rollouts.scores(harness=version, case_ids=parts["optimization"])
             values.append(sum(s.correctness for s in scores) / len(scores) if scores else 0.0)
         delta[tag] = (values[0], values[1])
     samples = []
     moves = iteration.gate.transitions if iteration.gate else None
     for case_id in ((moves.fixed + moves.broken) if moves else [])[:limit]:
-        key = next((k for k in store.scores if k[0] == iteration.candidate and k[2] == case_id), None)
-        trace = store.trace(key) if key else None
+        found = folder.rollouts.scores(harness=iteration.candidate, case_ids=[case_id])
+        trace = folder.rollouts.trace(RolloutKey.of(found[0])) if found else None
         if trace is not None:
             calls = ", ".join(c.name for c in trace.tool_calls) or "no tool calls"
             samples.append(f"{case_id}: {calls}; final: {trace.final_text[:160]!r}")
-    return delta, samples
-
-
-def show(iteration: Iteration, diff_text: str, per_tag: dict[str, tuple[float, float]], samples: list[str],
-         console: Console | None = None) -> None:
-    """Print what a reviewer needs: the diff, per-tag before/after, transitions and sample traces."""
-    console = console or Console(stderr=True)
-    gate = iteration.gate
-    assert gate is not None and iteration.proposal is not None
-    console.rule(f"Proposal of iteration {iteration.index}")
-    console.print(f"[bold]Rationale:[/bold] {iteration.proposal.rationale}")
-    console.print(f"[bold]Targets:[/bold] {', '.join(iteration.proposal.targets) or '—'}")
-    console.print(Syntax(diff_text or "(no textual change)", "diff", word_wrap=True))
-    table = Table(title="Correctness on the optimization set, per tag")
-    for column in ("tag", "before", "after", "delta"):
-        table.add_column(column)
-    for tag, (before, after) in sorted(per_tag.items()):
-        table.add_row(tag, f"{before:.2f}", f"{after:.2f}", f"{after - before:+.2f}")
-    console.print(table)
-    moves = gate.transitions
-    console.print("Transitions: " + ", ".join(f"{name} {len(getattr(moves, name))}" for name in TRANSITIONS))
-    for name in ("fixed", "broken"):
-        if getattr(moves, name):
-            console.print(f"  {name}: {', '.join(getattr(moves, name))}")
-    if gate.holdout_before is not None:
-        console.print(f"Holdout (gate only): {gate.holdout_before:.2f} -> {gate.holdout_after:.2f}")
-    console.print("Gate: " + "; ".join(gate.reasons))
-    for sample in samples:
-        console.print(f"[dim]{sample}[/dim]")
+    incumbent = folder.versions.load(iteration.incumbent)
+    candidate = folder.versions.load(iteration.candidate or "")
+    sources = {s: candidate.sources[s] for s in changed_surfaces(incumbent, candidate) if s in candidate.sources}
+    return Evidence(iteration, diff(incumbent, candidate), delta, samples, sources)
 
 
 def _edit_text(text: str) -> str:
@@ -116,3 +101,23 @@ def ask_human(iteration: Iteration, sources: dict[str, str], read: Callable[[str
     verdict = {"a": "approve", "r": "reject", "e": "edit"}[answer]
     return Decision(verdict=verdict, reason=reason, by=f"human:{getpass.getuser()}", at=now(),  # type: ignore[arg-type]
                     edited_sources=edited)
+
+
+def apply_decision(state: OptimizeState, folder: RunFolder, iteration: Iteration, decision: Decision) -> None:
+    """Record a review decision; an approved (or edited) candidate becomes the incumbent; the run goes on."""
+    iteration.decision = decision
+    if decision.verdict == "reject":
+        iteration.outcome = "rejected"
+    else:
+        if decision.verdict == "edit" and decision.edited_sources:
+            candidate = folder.versions.load(iteration.candidate or "")
+            for surface, source in decision.edited_sources.items():
+                candidate = candidate.with_source(surface, source)
+            candidate = candidate.model_copy(update={"parent": iteration.incumbent})
+            candidate.check()
+            folder.versions.save(candidate)
+            iteration.candidate = candidate.hash
+        iteration.outcome = "accepted"
+        state.incumbent = iteration.candidate or state.incumbent
+    state.status = "running"
+    folder.save_step(iteration.index, "iteration.json", iteration)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from betterharness.optimize.gate import GateResult
 from betterharness.optimize.propose import Proposal
-from betterharness.store import write_json
 
+STATE_FILE = "optimize_state.json"
 Outcome = Literal["accepted", "rejected", "gate_failed", "no_candidate", "pending_review"]
 
 
@@ -48,17 +46,6 @@ class OptimizeState(BaseModel):
     stop_reason: str | None = None
     proposer_cost_usd: float = 0.0
     holdout_consultations: int = Field(default=0, description="How often the holdout gated a candidate.")
-
-    @classmethod
-    def load(cls, path: Path) -> OptimizeState | None:
-        """The saved state, or None when the run has not started."""
-        if not path.exists():
-            return None
-        return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
-
-    def save(self, path: Path) -> None:
-        """Persist atomically."""
-        write_json(path, self)
 
     @property
     def pending(self) -> Iteration | None:

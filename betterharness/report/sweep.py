@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from betterharness.atomic import write_json, write_text
 from betterharness.report.tables import model_note, table
-from betterharness.store import write_json, write_text
+from betterharness.store.folder import runs_under
+from betterharness.store.format import StoreError
 
 
 def _rank_key(row: dict[str, Any]) -> tuple[float, float, float, float, float]:
@@ -20,13 +21,12 @@ def _rank_key(row: dict[str, Any]) -> tuple[float, float, float, float, float]:
 def collect(outputs: Path, sweep_id: str) -> list[dict[str, Any]]:
     """The finished jobs of sweep ``sweep_id`` under ``outputs``, with their overall metrics."""
     rows = []
-    for record_path in sorted(outputs.glob("*/experiment.json")):
+    for run in runs_under(outputs):
         try:
-            record = json.loads(record_path.read_text(encoding="utf-8"))
-            metrics = json.loads((record_path.parent / "metrics.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            record, metrics = run.read_record(), run.read_metrics()
+        except StoreError:
             continue
-        if record.get("sweep_id") != sweep_id:
+        if record is None or metrics is None or record.get("sweep_id") != sweep_id:
             continue
         rows.append({"hash": record["hash"], "model": record["config"]["model"]["id"],
                      "overrides": record.get("overrides", []), "status": record.get("status"),

@@ -1,28 +1,11 @@
-"""Markdown tables of metric summaries, shared by run, sweep and optimizer reports."""
+"""Metric-summary rows and the demo-model note, shared by run, sweep and optimizer reports."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-
-def fmt(value: Any, digits: int = 2) -> str:
-    """A table cell: numbers rounded, None as an em dash."""
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    if isinstance(value, tuple | list) and len(value) == 2:
-        return f"[{fmt(value[0], digits)}, {fmt(value[1], digits)}]"
-    return str(value)
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub-flavoured markdown table."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(fmt(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
+from betterharness.markdown import fmt, table
 
 SUMMARY_HEADER = ["cases", "rollouts", "correctness", "95% CI", "pass@k", "pass^k", "step ratio",
                   "tool-call ratio", "latency ratio", "solve rate", "tokens", "cost $"]
@@ -44,3 +27,6 @@ DEMO_MODEL_NOTE = (
 def model_note(model_ids: Sequence[str]) -> str:
     """The demo-model disclaimer when any of ``model_ids`` is the embedded model, else ''."""
     return DEMO_MODEL_NOTE if any(m.startswith("local/") for m in model_ids) else ""
+
+
+__all__ = ["DEMO_MODEL_NOTE", "SUMMARY_HEADER", "fmt", "model_note", "summary_row", "table"]

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from betterharness.trace import Usage
+from betterharness.models.completion import Usage
 
 Complete = Callable[[list[dict[str, str]]], Awaitable[tuple[str, Usage]]]
 """An async chat call: messages in, (text, usage) out. Raises on a failed call."""

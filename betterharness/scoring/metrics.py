@@ -21,19 +21,20 @@ from __future__ import annotations
 
 import asyncio
 
+from betterharness.agent.trace import Trace
+from betterharness.evals.assertions import Assertion
 from betterharness.evals.case import EvalCase
+from betterharness.scoring.checks import check, verdict
 from betterharness.scoring.context import ScoringContext
-from betterharness.scoring.registry import Assertion, Verdict
-from betterharness.scoring.score import Score
-from betterharness.trace import Trace
+from betterharness.scoring.score import Score, Verdict
 
 
 async def run_assertion(item: Assertion, trace: Trace, case: EvalCase, ctx: ScoringContext) -> Verdict:
-    """``item.check`` with any exception turned into a failed Verdict."""
+    """The check of ``item`` with any exception turned into a failed Verdict."""
     try:
-        return await item.check(trace, case, ctx)
+        return await check(item, trace, case, ctx)
     except Exception as exc:  # one broken assertion must not stop scoring
-        return item.verdict(False, f"assertion raised {type(exc).__name__}: {exc}")
+        return verdict(item, False, f"assertion raised {type(exc).__name__}: {exc}")
 
 
 def tool_call_ratio(observed: int, ideal: int) -> float:

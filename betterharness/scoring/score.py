@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from betterharness.scoring.registry import Verdict
+from betterharness.formats import FORMAT_VERSION
+
+
+class Verdict(BaseModel):
+    """The outcome of one assertion on one rollout."""
+
+    assertion: str
+    passed: bool
+    detail: str = ""
 
 
 class Score(BaseModel):
     """One rollout's verdicts and metrics; ratios are None when the case declares no ideal for them."""
 
+    format_version: int = Field(default=FORMAT_VERSION, description="The stored format (formats.py).")
     case_id: str
     epoch: int = 0
     tags: list[str]

@@ -9,13 +9,13 @@ import pytest
 
 from betterharness.agent.loop import run_case
 from betterharness.config.schema import HarnessConfig, LimitsConfig, ModelConfig, RuntimeConfig
-from betterharness.evals.case import EvalCase
+from betterharness.evals.case import EvalCase, Script
 from betterharness.harness.templates import load_harness
-from betterharness.models.client import ModelClient
-from betterharness.models.scripted import scripted
+from betterharness.models import connect
+from betterharness.models.scripted import ScriptedClient
 
-AGENT = ModelClient(ModelConfig(id="scripted/replay"), RuntimeConfig(), "agent")
-USER = ModelClient(ModelConfig(id="scripted/replay"), RuntimeConfig(), "user")
+AGENT = connect(ModelConfig(id="scripted/replay"), RuntimeConfig(), "agent")
+USER = connect(ModelConfig(id="scripted/replay"), RuntimeConfig(), "user")
 
 
 def make(**extra: Any) -> EvalCase:
@@ -31,9 +31,9 @@ def read(path: str) -> dict[str, Any]:
 
 
 async def run(case: EvalCase, script: dict[str, list[Any]], limits: LimitsConfig | None = None) -> Any:
-    with scripted("r", script):
-        harness = load_harness(HarnessConfig(vars={"agent_name": "Ada"}))
-        return await run_case(case, harness, AGENT, limits or LimitsConfig(), rollout="r", user=USER)
+    case = case.model_copy(update={"script": Script.model_validate(script)})
+    harness = load_harness(HarnessConfig(vars={"agent_name": "Ada"}))
+    return await run_case(case, harness, AGENT.bind(case=case), limits or LimitsConfig(), user=USER.bind(case=case))
 
 
 async def test_parallel_calls_in_one_step_and_history() -> None:
@@ -68,13 +68,13 @@ async def test_token_cap() -> None:
 
 
 async def test_wall_time_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = AGENT.complete
+    original = ScriptedClient.complete
 
-    async def slow(*args: Any, **kwargs: Any) -> Any:
+    async def slow(self: ScriptedClient, *args: Any, **kwargs: Any) -> Any:
         await asyncio.sleep(0.5)
-        return await original(*args, **kwargs)
+        return await original(self, *args, **kwargs)
 
-    monkeypatch.setattr(AGENT, "complete", slow)
+    monkeypatch.setattr(ScriptedClient, "complete", slow)
     trace = await run(make(), {"agent": [{"content": "A"}]}, LimitsConfig(max_wall_s=0.1))
     assert trace.stop_reason == "timeout" and "wall-time cap" in (trace.error or "")
 
@@ -112,12 +112,12 @@ async def test_simulator_prompt_sees_the_conversation_from_the_other_side() -> N
 
     class Fake:
         async def text(self, messages: list[dict[str, str]], rollout: str | None = None) -> tuple[str, Any]:
-            from betterharness.trace import Usage
+            from betterharness.agent.trace import Usage
 
             seen.append(messages)
             return "It's for 2.", Usage(total_tokens=5)
 
-    sim = UserSimulator(SimulatedUser.model_validate(SIM), Fake(), "r", max_turns=6)  # type: ignore[arg-type]
+    sim = UserSimulator(SimulatedUser.model_validate(SIM), Fake(), max_turns=6)  # type: ignore[arg-type]
     sim.opening()
     reply = await sim.reply([{"role": "system", "content": "agent rules"}, {"role": "user", "content": "Book me."},
                              {"role": "assistant", "content": "How many people?"}])

@@ -8,12 +8,10 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from betterharness.config.identity import config_hash, register_resolvers
 from betterharness.config.load import GROUPS, validate_config
 from betterharness.errors import ConfigError
+from betterharness.experiment import prepare
 from betterharness.paths import conf_dir
-
-register_resolvers()
 
 
 def _options() -> list[tuple[str, str]]:
@@ -22,6 +20,11 @@ def _options() -> list[tuple[str, str]]:
         folder = conf_dir() / group
         pairs += [(group, p.stem) for p in sorted(folder.glob("*.yaml"))]
     return pairs
+
+
+def config_hash(container: dict) -> str:
+    """The experiment identity of a composed config (its cases loaded once, as a run does)."""
+    return prepare(validate_config(container)).hash
 
 
 def _compose(overrides: list[str]) -> dict:

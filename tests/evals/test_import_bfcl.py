@@ -12,13 +12,14 @@ import jsonschema
 import pytest
 import yaml
 
+from betterharness.agent.trace import Step, ToolCall, Trace
+from betterharness.cli.import_cases import main
 from betterharness.errors import BHError
 from betterharness.evals.case import EvalCase
 from betterharness.evals.importers import bfcl
-from betterharness.evals.importers.__main__ import main
 from betterharness.evals.load import load_all, load_case_file
+from betterharness.scoring.checks import check
 from betterharness.scoring.context import ScoringContext
-from betterharness.trace import Step, ToolCall, Trace
 
 
 def fn(name: str, props: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -131,7 +132,7 @@ def replay(case: EvalCase, trajectory: list[Any] | None = None) -> Trace:
 
 
 def passes(case: EvalCase, trace: Trace) -> bool:
-    return all(asyncio.run(a.check(trace, case, ScoringContext())).passed for a in case.success)
+    return all(asyncio.run(check(a, trace, case, ScoringContext())).passed for a in case.success)
 
 
 def test_schema_conversion_gives_valid_json_schema() -> None:

@@ -7,11 +7,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from betterharness.agent.trace import Step, ToolCall, Trace
+from betterharness.evals.assertions import parse_assertion
 from betterharness.evals.case import EvalCase
-from betterharness.scoring.bfcl import standardize, value_matches
+from betterharness.scoring.checks import check as run_check
+from betterharness.scoring.checks.bfcl import standardize, value_matches
 from betterharness.scoring.context import ScoringContext
-from betterharness.scoring.registry import Verdict, parse_assertion
-from betterharness.trace import Step, ToolCall, Trace
+from betterharness.scoring.score import Verdict
 
 Call = tuple[str, dict[str, Any]]
 
@@ -75,7 +77,7 @@ def make_case() -> EvalCase:
 
 
 async def check(args: dict[str, Any], trace: Trace) -> Verdict:
-    return await parse_assertion({"bfcl_calls": args}).check(trace, make_case(), ScoringContext())
+    return await run_check(parse_assertion({"bfcl_calls": args}), trace, make_case(), ScoringContext())
 
 
 async def test_correct_call_passes_with_bfcl_string_normalisation() -> None:

@@ -12,13 +12,14 @@ import pytest
 
 from betterharness.agent.tools.base import ToolFailure
 from betterharness.agent.tools.mock import MockToolRunner
+from betterharness.agent.trace import Step, ToolCall, Trace
+from betterharness.cli.import_cases import main
 from betterharness.errors import BHError, CaseError
 from betterharness.evals.case import EvalCase
-from betterharness.evals.importers.__main__ import main
 from betterharness.evals.importers.jsonl import import_jsonl
 from betterharness.evals.load import load_case_file
+from betterharness.scoring.checks import check
 from betterharness.scoring.context import ScoringContext
-from betterharness.trace import Step, ToolCall, Trace
 
 WEATHER_TOOL = {
     "name": "get_weather",
@@ -112,7 +113,7 @@ def replay(case: EvalCase) -> Trace:
 
 
 def verdicts(case: EvalCase, trace: Trace) -> list[bool]:
-    return [asyncio.run(a.check(trace, case, ScoringContext())).passed for a in case.success]
+    return [asyncio.run(check(a, trace, case, ScoringContext())).passed for a in case.success]
 
 
 @pytest.fixture

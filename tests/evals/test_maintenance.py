@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from betterharness import maintain
+from betterharness.cli import maintain
 from betterharness.evals.load import load_case_file
-from betterharness.maintenance import classify, collect, set_status
+from betterharness.evals.status import set_status
+from betterharness.report.maintenance import classify, collect
 
 # case -> model -> pass/fail per epoch
 OUTCOMES = {

@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 import yaml
 
-from betterharness import mine
+from betterharness.agent.trace import Trace
+from betterharness.cli import mine
 from betterharness.evals.case import EvalCase
 from betterharness.evals.load import load_case_file
 from betterharness.evals.mining import Deduplicator, cut_point, draft_case, is_correction
-from betterharness.evals.rollouts import fetch_runs, from_trace
 from betterharness.evals.transcripts import normalize_messages
+from betterharness.integrations.langsmith import fetch_runs
 from betterharness.scoring.score import Score
-from betterharness.trace import Trace
+from betterharness.store.mining import from_trace
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../schema.json"
 

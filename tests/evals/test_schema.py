@@ -8,13 +8,13 @@ import jsonschema
 import pytest
 import yaml
 
-from betterharness.evals.schema_export import render
+from betterharness.evals.schema import render
 from betterharness.paths import evals_dir
 
 
 def test_schema_file_matches_the_model() -> None:
     current = (evals_dir() / "schema.json").read_text(encoding="utf-8")
-    assert current == render(), "evals/schema.json drifted: run python -m betterharness.evals.schema_export"
+    assert current == render(), "evals/schema.json drifted: run python -m betterharness schema"
 
 
 @pytest.mark.parametrize("path", sorted(evals_dir().glob("**/*.yaml")), ids=lambda p: p.stem)

@@ -16,7 +16,6 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from betterharness.config.identity import register_resolvers
 from betterharness.config.load import validate_config
 from betterharness.config.schema import ExperimentConfig
 from betterharness.evals.case import EvalCase
@@ -24,7 +23,7 @@ from betterharness.evals.load import load_all
 from betterharness.harness.templates import load_harness
 from betterharness.paths import conf_dir, evals_dir
 from betterharness.runner import run_rollouts
-from betterharness.store import RunStore
+from betterharness.store import RolloutStore
 
 NOT_SHIPPED = {"imported", "mined"}
 """Folders of generated cases; the hand-written suite is everything else under evals/."""
@@ -47,7 +46,6 @@ CASES = shipped_cases()
 @lru_cache(maxsize=1)
 def scripted_config(outputs: str) -> ExperimentConfig:
     """The default experiment with every role on the scripted test double."""
-    register_resolvers()
     overrides = ["model=scripted", "roles=scripted", "evals=all", "runtime.progress=false",
                  f"runtime.outputs={outputs}"]
     with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
@@ -67,7 +65,7 @@ def test_every_case_file_loads() -> None:
 async def test_ideal_trajectory_replays_at_full_marks(case: EvalCase, tmp_path: Path) -> None:
     config = scripted_config(str(tmp_path.parent / "bh_suite_replay"))
     harness = load_harness(config.harness)
-    store = RunStore(tmp_path / "run")
+    store = RolloutStore(tmp_path / "run")
     scores, stats = await run_rollouts([case], harness, config, store, epochs=1)
     assert stats.ran == 1
     (score,) = scores

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from betterharness.evals.assertions.judge import LLMJudge
 from betterharness.evals.case import EvalCase
 from betterharness.evals.load import load_all
 from betterharness.paths import evals_dir
-from betterharness.scoring.judge import LLMJudge
 
 NOT_SHIPPED = {"imported", "mined"}
 TAGS = ["tool_use", "followup_quality", "file_operations", "retrieval", "memory", "summarization", "conversation"]

@@ -13,10 +13,11 @@ from betterharness.config.schema import ExperimentConfig, HarnessConfig, ModelCo
 from betterharness.errors import ModelCallError
 from betterharness.evals.case import EvalCase
 from betterharness.harness.templates import load_harness
-from betterharness.models import client as client_module
-from betterharness.models.client import ModelClient
+from betterharness.models import connect
+from betterharness.models import litellm_client as client_module
+from betterharness.models.litellm_client import LiteLLMClient
 from betterharness.runner import run_rollouts
-from betterharness.store import RunStore
+from betterharness.store import RolloutStore
 from tests.fixtures.openai_server import OpenAIServer, Reply
 
 KEY_ENV = "BH_TEST_SERVER_KEY"
@@ -37,10 +38,10 @@ def _dummy_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_ENV, "sk-fixture")
 
 
-def make_client(server: OpenAIServer, **runtime: Any) -> ModelClient:
+def make_client(server: OpenAIServer, **runtime: Any) -> LiteLLMClient:
     model = ModelConfig(id="openai/test-model", api_base=server.api_base, api_key_env=KEY_ENV)
     settings = {"retries": 3, "backoff_s": 0.01, "request_timeout_s": 10.0, **runtime}
-    return ModelClient(model, RuntimeConfig(**settings))
+    return connect(model, RuntimeConfig(**settings))
 
 
 def gaps(server: OpenAIServer) -> list[float]:
@@ -153,7 +154,7 @@ async def test_offline_guard_refuses_non_local_hosts(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setenv("BH_OFFLINE", "1")
     monkeypatch.setattr(client_module, "litellm", no_litellm)
-    client = ModelClient(ModelConfig(id="openai/test-model", api_base=api_base, api_key_env=KEY_ENV),
+    client = connect(ModelConfig(id="openai/test-model", api_base=api_base, api_key_env=KEY_ENV),
                          RuntimeConfig(retries=0))
     with pytest.raises(ModelCallError, match="unplanned real model call"):
         await client.complete(HELLO)
@@ -188,7 +189,7 @@ async def test_run_rollouts_against_the_server(openai_server: OpenAIServer, tmp_
                               outputs=str(tmp_path / "outputs")),
     )
     harness = load_harness(HarnessConfig(vars={"agent_name": "Assistant"}))
-    store = RunStore(tmp_path / "run")
+    store = RolloutStore(tmp_path / "run")
     scores, stats = await run_rollouts(cases, harness, config, store, epochs=1)
 
     assert (stats.ran, stats.reused, stats.cached, stats.errors) == (3, 0, 0, [])
@@ -210,12 +211,12 @@ async def test_run_rollouts_against_the_server(openai_server: OpenAIServer, tmp_
         assert [len(step["tool_calls"]) for step in trace["steps"]] == [1, 0]
         assert trace["stop_reason"] == "final" and trace["usage"]["total_tokens"] > 0
 
-    again, stats = await run_rollouts(cases, harness, config, RunStore(tmp_path / "run"), epochs=1)
+    again, stats = await run_rollouts(cases, harness, config, RolloutStore(tmp_path / "run"), epochs=1)
     assert (stats.ran, stats.reused) == (0, 3)
     assert len(openai_server.chat_requests) == 6, "finished rollouts are reused, not re-run"
     assert [s.passed for s in again] == [True] * 3
 
-    fresh, stats = await run_rollouts(cases, harness, config, RunStore(tmp_path / "other"), epochs=1)
+    fresh, stats = await run_rollouts(cases, harness, config, RolloutStore(tmp_path / "other"), epochs=1)
     assert (stats.ran, stats.cached) == (0, 3), "another folder under the same outputs root reuses the cache"
     assert len(openai_server.chat_requests) == 6
     assert [s.passed for s in fresh] == [True] * 3

@@ -166,7 +166,9 @@ def test_download_false_skips_the_network(cache: Path) -> None:
 
 def test_cli_prints_the_path_or_the_error(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _gguf(cache)
-    assert weights.main([]) == 0
+    from betterharness.cli import weights as weights_cli
+
+    assert weights_cli.main([]) == 0
     assert capsys.readouterr().out.strip() == str(cache)
-    assert weights.main([str(cache.parent / "missing.gguf")]) == 1
+    assert weights_cli.main([str(cache.parent / "missing.gguf")]) == 1
     assert "missing.gguf" in capsys.readouterr().err

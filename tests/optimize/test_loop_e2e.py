@@ -137,7 +137,7 @@ def test_interactive_review_waits_then_resumes(workspace: dict[str, Path]) -> No
     import subprocess
     import sys
 
-    decided = subprocess.run([sys.executable, "-m", "betterharness.review", str(folder), "--approve", "--reason",
+    decided = subprocess.run([sys.executable, "-m", "betterharness", "review", str(folder), "--approve", "--reason",
                               "general rule, no overfitting"], capture_output=True, text=True, cwd=ROOT)
     assert decided.returncode == 0, decided.stderr
     assert "recorded: approve" in decided.stderr

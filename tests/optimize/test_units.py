@@ -165,8 +165,11 @@ def test_proposer_prompt_shows_relevant_surfaces_and_no_holdout(tmp_path) -> Non
 
 
 def test_local_model_runs_one_case_at_a_time() -> None:
-    from betterharness.config.schema import ModelConfig
-    from betterharness.models.client import concurrency_cap
+    from betterharness.config.schema import ModelConfig, RuntimeConfig
+    from betterharness.models import connect
+
+    def concurrency_cap(model: ModelConfig) -> int | None:
+        return connect(model, RuntimeConfig()).concurrency_cap()
 
     assert concurrency_cap(ModelConfig(id="local/qwen2.5-coder-1.5b")) == 1
     assert concurrency_cap(ModelConfig(id="local/qwen2.5-coder-1.5b", options={"max_parallel": 2})) == 2

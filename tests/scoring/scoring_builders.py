@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from betterharness.agent.trace import Step, ToolCall, ToolResult, Trace, Usage
 from betterharness.evals.case import EvalCase
-from betterharness.trace import Step, ToolCall, ToolResult, Trace, Usage
 
 Call = tuple[str, dict[str, Any]]
 

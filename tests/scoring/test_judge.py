@@ -6,11 +6,12 @@ from pathlib import Path
 import pytest
 from scoring_builders import build_case, build_trace
 
+from betterharness.agent.trace import Trace, Usage
+from betterharness.evals.assertions import parse_assertion
 from betterharness.paths import prompts_dir
+from betterharness.scoring.checks import check
+from betterharness.scoring.checks.judge import parse_verdict, transcript
 from betterharness.scoring.context import ScoringContext
-from betterharness.scoring.judge import parse_verdict, transcript
-from betterharness.scoring.registry import parse_assertion
-from betterharness.trace import Trace, Usage
 
 MESSAGES = [
     {"role": "system", "content": "SYSTEM PROMPT"},
@@ -56,8 +57,8 @@ async def test_each_criterion_is_graded_and_annotated() -> None:
     })
     ctx = ScoringContext(judge=judge)
     trace = make_trace()
-    check = parse_assertion({"llm_judge": ["Confirms the schedule", "Names the recipient", "Is polite"]})
-    verdict = await check.check(trace, build_case(), ctx)
+    judge_spec = parse_assertion({"llm_judge": ["Confirms the schedule", "Names the recipient", "Is polite"]})
+    verdict = await check(judge_spec, trace, build_case(), ctx)
 
     assert verdict.passed is False
     assert verdict.assertion == "llm_judge"
@@ -86,7 +87,7 @@ async def test_each_criterion_is_graded_and_annotated() -> None:
 async def test_all_passing_criteria_pass() -> None:
     judge = FakeJudge({"A": '{"verdict": "pass", "rationale": "ok"}', "B": "VERDICT: PASS - fine"})
     trace = make_trace()
-    verdict = await parse_assertion({"llm_judge": {"criteria": ["A", "B"]}}).check(
+    verdict = await check(parse_assertion({"llm_judge": {"criteria": ["A", "B"]}}), 
         trace, build_case(), ScoringContext(judge=judge))
     assert verdict.passed is True
     assert verdict.detail == "2/2 criteria passed\n[pass] A: ok\n[pass] B: VERDICT: PASS - fine"
@@ -96,7 +97,7 @@ async def test_a_raising_judge_fails_only_its_criterion() -> None:
     judge = FakeJudge({"A": RuntimeError("rate limited"), "B": '{"verdict": "pass", "rationale": "ok"}'})
     ctx = ScoringContext(judge=judge)
     trace = make_trace()
-    verdict = await parse_assertion({"llm_judge": ["A", "B"]}).check(trace, build_case(), ctx)
+    verdict = await check(parse_assertion({"llm_judge": ["A", "B"]}), trace, build_case(), ctx)
     assert verdict.passed is False
     assert "[FAIL] A: judge call failed: RuntimeError: rate limited" in verdict.detail
     assert "[pass] B: ok" in verdict.detail
@@ -109,7 +110,7 @@ async def test_a_raising_judge_fails_only_its_criterion() -> None:
 
 async def test_without_a_judge_model_the_criterion_fails() -> None:
     trace = make_trace()
-    verdict = await parse_assertion({"llm_judge": "A"}).check(trace, build_case(), ScoringContext())
+    verdict = await check(parse_assertion({"llm_judge": "A"}), trace, build_case(), ScoringContext())
     assert verdict.passed is False
     assert "no judge model configured" in verdict.detail
     assert len(trace.annotations) == 1
@@ -117,7 +118,7 @@ async def test_without_a_judge_model_the_criterion_fails() -> None:
 
 async def test_text_view_shows_request_and_answer_only() -> None:
     judge = FakeJudge({"A": "PASS"})
-    await parse_assertion({"llm_judge": "A"}).check(make_trace(), build_case(), ScoringContext(judge=judge))
+    await check(parse_assertion({"llm_judge": "A"}), make_trace(), build_case(), ScoringContext(judge=judge))
     prompt = judge.prompts[0]
     assert "Email the weekly report to ops every Monday." in prompt
     assert "## The assistant's final answer\nScheduled for Mondays." in prompt
@@ -127,8 +128,8 @@ async def test_text_view_shows_request_and_answer_only() -> None:
 
 async def test_trajectory_view_shows_tool_calls_and_results() -> None:
     judge = FakeJudge({"A": "PASS"})
-    check = parse_assertion({"llm_judge": {"criteria": "A", "show": "trajectory"}})
-    await check.check(make_trace(), build_case(), ScoringContext(judge=judge))
+    judge_spec = parse_assertion({"llm_judge": {"criteria": "A", "show": "trajectory"}})
+    await check(judge_spec, make_trace(), build_case(), ScoringContext(judge=judge))
     assert transcript(make_trace()) in judge.prompts[0]
     assert transcript(make_trace()) == (
         "[user] Email the weekly report to ops every Monday.\n"
@@ -142,7 +143,7 @@ async def test_trajectory_view_shows_tool_calls_and_results() -> None:
 async def test_prompt_comes_from_the_context_prompts_dir(tmp_path: Path) -> None:
     (tmp_path / "judge.md.j2").write_text("## The criterion\n{{ criterion }}\nanswer={{ final_text }}\n")
     judge = FakeJudge({"A": "FAIL"})
-    verdict = await parse_assertion({"llm_judge": "A"}).check(
+    verdict = await check(parse_assertion({"llm_judge": "A"}), 
         make_trace(), build_case(), ScoringContext(judge=judge, prompts_dir=tmp_path))
     assert judge.prompts == ["## The criterion\nA\nanswer=Scheduled for Mondays."]
     assert verdict.passed is False
@@ -151,14 +152,14 @@ async def test_prompt_comes_from_the_context_prompts_dir(tmp_path: Path) -> None
 async def test_missing_or_broken_template_fails_without_raising(tmp_path: Path) -> None:
     judge = FakeJudge({"A": "PASS"})
     trace = make_trace()
-    verdict = await parse_assertion({"llm_judge": "A"}).check(
+    verdict = await check(parse_assertion({"llm_judge": "A"}), 
         trace, build_case(), ScoringContext(judge=judge, prompts_dir=tmp_path))
     assert verdict.passed is False
     assert "judge prompt not readable" in verdict.detail
     assert trace.annotations[0].data["verdict"] == "fail"
 
     (tmp_path / "judge.md.j2").write_text("{{ no_such_variable }}")
-    verdict = await parse_assertion({"llm_judge": "A"}).check(
+    verdict = await check(parse_assertion({"llm_judge": "A"}), 
         trace, build_case(), ScoringContext(judge=judge, prompts_dir=tmp_path))
     assert verdict.passed is False
     assert "judge prompt failed to render" in verdict.detail

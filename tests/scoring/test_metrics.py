@@ -5,12 +5,13 @@ from typing import ClassVar
 import pytest
 from scoring_builders import build_case, build_trace
 
+from betterharness.agent.trace import Trace, Usage
+from betterharness.evals.assertions import Assertion
 from betterharness.evals.case import EvalCase
+from betterharness.scoring.checks import checks
 from betterharness.scoring.context import ScoringContext
 from betterharness.scoring.metrics import score_trace, tool_call_ratio
-from betterharness.scoring.registry import Assertion, Verdict
-from betterharness.scoring.score import Score
-from betterharness.trace import Trace, Usage
+from betterharness.scoring.score import Score, Verdict
 
 THREE_STEPS = [[("search", {"q": "a"})], [("email", {"to": "b"})]]  # + the final text step = 3 steps, 2 calls
 
@@ -20,8 +21,10 @@ class Exploding(Assertion):
 
     name: ClassVar[str] = "exploding"
 
-    async def check(self, trace: Trace, case: EvalCase, ctx: ScoringContext) -> Verdict:
-        raise KeyError("boom")
+
+@checks(Exploding)
+async def check_exploding(spec: Exploding, trace: Trace, case: EvalCase, ctx: ScoringContext) -> Verdict:
+    raise KeyError("boom")
 
 
 async def score(trace: Trace, case: EvalCase, fastest: float | None = None) -> Score:

@@ -7,13 +7,15 @@ import yaml
 from pydantic import ValidationError
 from scoring_builders import build_case, build_trace
 
+from betterharness.agent.trace import Trace
+from betterharness.evals.assertions import assertion_names, assertions_json_schema, parse_assertion
+from betterharness.scoring.checks import check
 from betterharness.scoring.context import ScoringContext
-from betterharness.scoring.registry import Verdict, assertion_names, assertions_json_schema, parse_assertion
-from betterharness.trace import Trace
+from betterharness.scoring.score import Verdict
 
 
 async def run(raw: dict[str, Any], trace: Trace, memory: dict[str, str] | None = None) -> Verdict:
-    return await parse_assertion(raw).check(trace, build_case(memory=memory), ScoringContext())
+    return await check(parse_assertion(raw), trace, build_case(memory=memory), ScoringContext())
 
 
 TEXT = "Done! The report for ACME is scheduled."

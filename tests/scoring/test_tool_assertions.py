@@ -6,10 +6,12 @@ import pytest
 from pydantic import ValidationError
 from scoring_builders import build_case, build_trace
 
+from betterharness.agent.trace import Trace
+from betterharness.evals.assertions import parse_assertion
+from betterharness.scoring.checks import check
+from betterharness.scoring.checks.tools import arguments_match, value_matches
 from betterharness.scoring.context import ScoringContext
-from betterharness.scoring.registry import Verdict, parse_assertion
-from betterharness.scoring.tool_assertions import arguments_match, value_matches
-from betterharness.trace import Trace
+from betterharness.scoring.score import Verdict
 
 EMAIL = {"to": "OPS@acme.test", "subject": "Weekly  sales", "count": 2, "urgent": True,
          "meta": {"lang": "en", "x": 1}, "cc": ["a@x.test", "b@x.test"]}
@@ -23,7 +25,7 @@ STEPS = [
 
 async def run(raw: dict[str, Any], trace: Trace | None = None) -> Verdict:
     trace = trace or build_trace(STEPS, final_text="Sent.")
-    return await parse_assertion(raw).check(trace, build_case(), ScoringContext())
+    return await check(parse_assertion(raw), trace, build_case(), ScoringContext())
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ import jsonschema
 from betterharness.agent.tools.base import Tool, ToolFailure, ToolSpec
 from betterharness.agent.tools.filesystem import VirtualFilesystem
 from betterharness.agent.tools.memory import MemoryStore
-from betterharness.agent.tools.mock import MockToolRunner
+from betterharness.agent.tools.sources import TOOL_SOURCES, World
+from betterharness.agent.trace import ToolResult
 from betterharness.evals.case import Environment
-from betterharness.trace import ToolResult
 
 MAX_SCHEMA_ERRORS = 5
 
@@ -77,13 +77,10 @@ class ToolEnvironment:
         self._fs = VirtualFilesystem(copy.deepcopy(env.files))
         self._memory = MemoryStore(copy.deepcopy(env.memory))
         self._calls: list[CallRecord] = []
+        world = World(environment=env, fs=self._fs, memory=self._memory)
         tools: dict[str, Tool] = {}
-        if "filesystem" in env.toolsets:
-            tools.update((tool.spec.name, tool) for tool in self._fs.tools())
-        if "memory" in env.toolsets:
-            tools.update((tool.spec.name, tool) for tool in self._memory.tools())
-        for mock in env.tools:
-            tools[mock.name] = MockToolRunner(mock)
+        for source in [*(s for s in ("filesystem", "memory") if s in env.toolsets), "mock"]:
+            tools.update((tool.spec.name, tool) for tool in TOOL_SOURCES.get(source)(world))
         self._tools = tools
         describe = describe or (lambda _name, default: default)
         self._specs = [

@@ -8,7 +8,7 @@ from typing import Any
 from betterharness.agent.tools.base import ToolFailure, ToolSpec
 from betterharness.errors import TemplateError
 from betterharness.evals.case import MockResponse, MockTool
-from betterharness.harness.templates import render_text
+from betterharness.sandbox import render_text
 
 
 def _normalize(text: str) -> str:

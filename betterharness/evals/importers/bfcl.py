@@ -7,6 +7,7 @@ assertion holding BFCL's possible answer, so a rollout is scored as BFCL's AST c
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import re
@@ -17,6 +18,7 @@ from betterharness.errors import BHError, CaseError
 from betterharness.evals.importers.common import (
     NEUTRAL_RESULT,
     OPTIONAL,
+    Importer,
     ImportReport,
     digest,
     ideal_arguments,
@@ -250,3 +252,25 @@ def import_category(
         validate_case(data, where=where)
         write_case(data, folder / f"{data['id']}.yaml", dest, report, force)
     return report
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The ``import bfcl`` arguments."""
+    parser.add_argument("--categories", default="simple,multiple,parallel,parallel_multiple,irrelevance",
+                        help="comma-separated BFCL categories (default: %(default)s)")
+    parser.add_argument("--limit", type=int, default=None, help="import the first N entries of each category")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="a BFCL data folder (default: the installed bfcl_eval package's data/)")
+
+
+def run(args: argparse.Namespace) -> list[tuple[str, ImportReport, Path]]:
+    """Import every named category (all names are checked before any is imported)."""
+    names = [name.strip() for name in args.categories.split(",") if name.strip()]
+    for name in names:
+        category_name(name)
+    return [(f"bfcl {category_name(name)}",
+             import_category(name, args.dest, limit=args.limit, source=args.data_dir, force=args.force),
+             args.dest / "bfcl" / category_name(name)) for name in names]
+
+
+IMPORTER = Importer(help="the Berkeley Function Calling Leaderboard (bfcl-eval data)", configure=configure, run=run)

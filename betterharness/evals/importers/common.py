@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -205,3 +206,15 @@ def write_case(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     (report.updated if exists else report.created).append(path)
+
+
+@dataclass(frozen=True)
+class Importer:
+    """One importer as the ``import`` command offers it: its help line, its arguments and its run.
+
+    ``run`` returns, per dataset part imported, a label, its report and the folder it landed in.
+    """
+
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], list[tuple[str, ImportReport, Path]]]

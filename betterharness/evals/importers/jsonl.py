@@ -7,6 +7,7 @@ tools' ``when``/``return`` responses.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from betterharness.evals.case import ID_PATTERN, TAG_PATTERN, Message, check_jso
 from betterharness.evals.importers.common import (
     NEUTRAL_RESULT,
     OPTIONAL,
+    Importer,
     ImportReport,
     digest,
     first_value,
@@ -281,3 +283,20 @@ def import_jsonl(path: Path, dest: Path, name: str | None = None, force: bool = 
     for _, data in built.values():
         write_case(data, folder / f"{data['id']}.yaml", dest, report, force)
     return report
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The ``import jsonl`` arguments."""
+    parser.add_argument("file", type=Path, help="the .jsonl file, one case per line")
+    parser.add_argument("--name", default=None,
+                        help="dataset name: its folder, id prefix and tag (default: the file's stem)")
+
+
+def run(args: argparse.Namespace) -> list[tuple[str, ImportReport, Path]]:
+    """Import one JSON-lines file as dataset ``--name``."""
+    name = args.name or args.file.stem
+    return [(f"jsonl {slug(name)}", import_jsonl(args.file, args.dest, name=name, force=args.force),
+             args.dest / slug(name))]
+
+
+IMPORTER = Importer(help="the neutral JSON-lines format (docs/import_format.md)", configure=configure, run=run)

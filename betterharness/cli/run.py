@@ -1,0 +1,210 @@
+"""``python -m betterharness [overrides]``: compose the config, then run the experiment it describes.
+
+A plain eval run scores the harness on the selected cases; ``optimizer=hillclimb`` runs the loop. Either
+way the experiment is prepared once (cases loaded, identity computed), lands in ``<outputs>/<hash>/``,
+and resumes there when run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from betterharness.config.load import load_config
+from betterharness.config.schema import ExperimentConfig
+from betterharness.errors import BHError, CaseError, exit_with
+from betterharness.evals.split import split_cases
+from betterharness.experiment import Experiment, prepare
+from betterharness.models.completion import ModelClient
+from betterharness.models.providers import connect
+from betterharness.optimize.evaluator import RunEvaluator
+from betterharness.optimize.export import export
+from betterharness.optimize.loop import HillClimb, Reviewer
+from betterharness.optimize.outcome import metrics_document, outcome
+from betterharness.paths import conf_dir
+from betterharness.report.optimize import render_optimize_report
+from betterharness.report.run import render_run_report
+from betterharness.runner import Budget, BudgetExceeded, Clients, Sink, run_rollouts
+from betterharness.scoring.aggregate import aggregate
+from betterharness.store.folder import SWEEP_ENV, RunFolder
+
+PROPOSER_MIN_TOKENS = 1024
+LOG_FILE = "betterharness.log"
+
+
+def warn_invalid(errors: list[CaseError]) -> None:
+    """Print each invalid case file on stderr; the run goes on without them."""
+    for error in errors:
+        print(error.render().replace("error:", "warning: skipped case file:", 1), file=sys.stderr)
+
+
+def sinks_for(experiment: Experiment) -> list[Sink]:
+    """Where each finished rollout goes besides the run folder: LangSmith, when a key is set."""
+    config = experiment.config
+    if not (config.runtime.langsmith and os.environ.get("LANGSMITH_API_KEY")):
+        return []
+    from betterharness.integrations.langsmith import TraceSink
+
+    sink = TraceSink(f"betterharness-{experiment.hash}", {"model": config.model.id, "hash": experiment.hash})
+    return [sink.send]
+
+
+def proposer_client(config: ExperimentConfig) -> ModelClient:
+    """The proposer's client; when it falls back to the agent's model, it gets room for a whole proposal."""
+    model = config.role("proposer")
+    if config.roles.proposer is None and int(model.params.get("max_tokens") or 0) < PROPOSER_MIN_TOKENS:
+        model = model.model_copy(update={"params": {**model.params, "max_tokens": PROPOSER_MIN_TOKENS}})
+    return connect(model, config.runtime, "proposer")
+
+
+async def plain_run(experiment: Experiment, folder: RunFolder) -> Path:
+    """Score the harness on every selected case × epoch; write metrics.json and report.md."""
+    config = experiment.config
+    folder.start(experiment.provenance())
+    try:
+        scores, stats = await run_rollouts(experiment.cases.cases, experiment.harness, config, folder.rollouts,
+                                           epochs=config.epochs, sinks=sinks_for(experiment),
+                                           label=config.model.id)
+    except BHError as error:
+        folder.finish(status="failed", error=error.problem)
+        raise
+    except BaseException:
+        folder.finish(status="interrupted")
+        raise
+    metrics = aggregate(scores)
+    folder.save_metrics(metrics)
+    folder.finish(ran=stats.ran, reused=stats.reused, cached=stats.cached)
+    return folder.write_report(render_run_report(folder.record, metrics, scores, experiment.cases.errors))
+
+
+async def optimize_run(experiment: Experiment, folder: RunFolder, reviewer: Reviewer | None) -> Path:
+    """Run or resume the hill-climbing loop; write metrics.json, the exported harness and report.md."""
+    config = experiment.config
+    split = split_cases(experiment.cases.cases, config.split, config.evals.include_tags)
+    folder.save("split.json", split)
+    clients = Clients.from_config(config)
+    budget = Budget(config.optimizer.budget, used=len(folder.rollouts), spent_usd=folder.rollouts.cost_usd())
+    evaluator = RunEvaluator(config, folder.rollouts, clients, budget, sinks_for(experiment))
+    hill = HillClimb(config, experiment.cases.cases, split, folder, evaluator, proposer_client(config), reviewer)
+    budget.add_cost(hill.state.proposer_cost_usd)
+    plan = plan_text(hill)
+    print(f"plan: {plan}", file=sys.stderr)
+    folder.start(experiment.provenance(), plan=plan, mode="optimize")
+    try:
+        state = await hill.run(experiment.harness)
+    except BaseException:
+        folder.finish(status="interrupted")
+        raise
+    if state.status == "waiting_for_review":
+        folder.finish(status="waiting_for_review")
+        print(f"a proposal is waiting for review: python -m betterharness review {folder.path}", file=sys.stderr)
+        return folder.path / "optimize_state.json"
+    exported = None
+    if state.incumbent != state.baseline:
+        destination = config.runtime.export_harness or config.harness.dir  # the user's folder, never the package's
+        exported = export(folder.versions.load(state.incumbent), config.harness.name, folder, destination)
+    result = outcome(folder, experiment.hash, split, state, clients.agent.model.id, hill.proposer.model.id,
+                     hill.epochs, exported)
+    folder.save_metrics(metrics_document(result))
+    report = folder.write_report(render_optimize_report(result))
+    folder.finish(status="complete", final_harness=state.incumbent, stop_reason=state.stop_reason)
+    return report
+
+
+def plan_text(hill: HillClimb) -> str:
+    """The rollouts the run will need at most, before any is spent."""
+    n = {name: len(hill.of(name)) for name in ("optimization", "holdout", "test")}
+    k, iterations = hill.epochs, hill.config.optimizer.budget.max_iterations
+    total = k * (sum(n.values()) + iterations * (n["optimization"] + n["holdout"]) + n["holdout"] + n["test"])
+    return (f"{n['optimization']} optimization / {n['holdout']} holdout / {n['test']} test cases, {k} epochs, "
+            f"up to {iterations} iterations: at most {total} rollouts")
+
+
+def run_experiment(experiment: Experiment, reviewer: Reviewer | None = None) -> Path:
+    """Run the experiment in its folder; return the report path. Resumes what an earlier run finished."""
+    config = experiment.config
+    logging.getLogger("betterharness").setLevel(config.runtime.log_level)
+    warn_invalid(experiment.cases.errors)
+    folder = RunFolder(experiment.folder)
+    if config.optimizer.name != "none":
+        return asyncio.run(optimize_run(experiment, folder, reviewer))
+    return asyncio.run(plain_run(experiment, folder))
+
+
+def summarize(config: ExperimentConfig, report: Path) -> str:
+    """The one-paragraph summary printed when a run ends."""
+    line = f"report: {report}"
+    metrics = RunFolder(report.parent).read_metrics()
+    if metrics and metrics.get("overall"):
+        overall = metrics["overall"]
+        line = (f"{config.model.id}: correctness {overall['correctness']:.2f} over {overall['cases']} cases "
+                f"({overall['rollouts']} rollouts)\n{line}")
+    return line
+
+
+def _log_to(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(folder / LOG_FILE, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    logging.getLogger().addHandler(handler)
+
+
+@hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
+def _app(cfg: DictConfig) -> None:
+    from betterharness.cli.review import terminal_reviewer
+
+    hydra_cfg = HydraConfig.get()
+    choices = {str(k): v for k, v in OmegaConf.to_container(hydra_cfg.runtime.choices).items()  # type: ignore[union-attr]
+               if isinstance(v, str)}
+    overrides = [str(o) for o in OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)]  # type: ignore[union-attr]
+    try:
+        config = load_config(cfg, choices, overrides)
+        experiment = prepare(config, choices, overrides)
+        _log_to(experiment.folder)
+        report = run_experiment(experiment, terminal_reviewer)
+    except BHError as error:
+        exit_with(error)
+        return
+    except BudgetExceeded as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished rollouts are kept; run the same command to resume", file=sys.stderr)
+        raise SystemExit(130) from None
+    print(summarize(config, report))
+
+
+def main() -> None:
+    """Console entry point of the main job (``betterharness``)."""
+    _app()
+
+
+class SweepSummary(Callback):
+    """Tags every job of a multirun with one sweep id, then writes ``_sweeps/<id>.md`` comparing them."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """Create the sweep id the jobs record in their experiment.json."""
+        os.environ[SWEEP_ENV] = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Collect the jobs' metrics from disk and write the comparison."""
+        from betterharness.report.sweep import write_sweep_summary
+
+        sweep_id = os.environ.get(SWEEP_ENV)
+        if sweep_id:
+            path = write_sweep_summary(Path(str(config.runtime.outputs)), sweep_id)
+            if path is not None:
+                print(f"sweep summary: {path}")
+
+
+__all__ = ["SweepSummary", "main", "run_experiment", "summarize"]

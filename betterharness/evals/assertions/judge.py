@@ -1,0 +1,20 @@
+"""The ``llm_judge`` assertion: criteria that the judge model grades one by one."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from betterharness.evals.assertions.base import Assertion, assertion
+from betterharness.evals.assertions.text import Texts
+
+Show = Literal["text", "trajectory"]
+"""What the judge is shown: the final answer, or the whole trajectory."""
+
+
+@assertion("llm_judge")
+class LLMJudge(Assertion):
+    """Every criterion holds, each graded on its own by the judge model (shown the answer or trajectory)."""
+
+    shorthand: ClassVar[str | None] = "criteria"
+    criteria: Texts
+    show: Show = "text"

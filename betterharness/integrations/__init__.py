@@ -1,0 +1,1 @@
+"""Integrations with the tools teams already use: LangSmith today; the pytest plugin and OpenTelemetry next."""

@@ -1,0 +1,95 @@
+"""``report.md`` of an optimize run: per-tag before/after, efficiency and cost, every version and decision."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from betterharness.optimize.outcome import OptimizeOutcome
+from betterharness.report.tables import fmt, model_note, table
+from betterharness.scoring.aggregate import Metrics
+
+
+def _tag_table(model: str, metrics: dict[str, dict[str, Metrics]], strata: Sequence[str]) -> str:
+    splits = [s for s in ("optimization", "holdout", "test") if s in metrics.get("baseline", {})]
+    tags = sorted(strata)
+    short = {"optimization": "Opt", "holdout": "Holdout", "test": "Test"}
+    header = ["Model", "Phase", *[f"{short[s]} {t}" for s in splits for t in tags]]
+    rows = []
+    for phase in ("baseline", "final"):
+        row: list[Any] = [f"`{model}`", phase]
+        for split in splits:
+            per_tag = metrics[phase].get(split)
+            row += [per_tag.per_tag[t].correctness if per_tag and t in per_tag.per_tag else None for t in tags]
+        rows.append(row)
+    return table(header, rows)
+
+
+def _efficiency(metrics: dict[str, dict[str, Metrics]]) -> str:
+    rows = []
+    for split in ("optimization", "holdout", "test"):
+        base, final = metrics["baseline"].get(split), metrics.get("final", {}).get(split)
+        if base is None or final is None:
+            continue
+        for field in ("correctness", "pass_hat_k", "step_ratio", "tool_call_ratio", "latency_ratio",
+                      "mean_wall_s", "total_tokens", "cost_usd"):
+            before, after = getattr(base.overall, field), getattr(final.overall, field)
+            delta = after - before if isinstance(before, int | float) and isinstance(after, int | float) else None
+            rows.append([split, field, before, after, delta])
+    return table(["split", "metric", "baseline", "final", "delta"], rows)
+
+
+def _iteration(result: OptimizeOutcome, index: int) -> str:
+    it = result.state.iterations[index]
+    lines = [f"### Iteration {it.index}: {it.outcome}", ""]
+    if it.proposal:
+        lines.append(f"- proposal: `{it.proposal.edit.op}` on `{it.proposal.edit.surface}`"
+                     + (f" + `{it.proposal.also.surface}`" if it.proposal.also else "")
+                     + f" — {it.proposal.rationale}")
+    if it.rejection:
+        lines.append(f"- rejected before validation: {it.rejection}")
+    if it.gate:
+        t = it.gate.transitions
+        lines.append(f"- gate: {'passed' if it.gate.passed else 'failed'} — {'; '.join(it.gate.reasons)}")
+        lines.append(f"- transitions: fixed {len(t.fixed)}, broken {len(t.broken)}, still passing "
+                     f"{len(t.still_passing)}, still failing {len(t.still_failing)}, unstable {len(t.unstable)}")
+        lines.append(f"- optimization {fmt(it.gate.opt_before)} → {fmt(it.gate.opt_after)}; holdout "
+                     f"{fmt(it.gate.holdout_before)} → {fmt(it.gate.holdout_after)}")
+    if it.decision:
+        lines.append(f"- review: **{it.decision.verdict}** by {it.decision.by} — {it.decision.reason}")
+    if it.index in result.diffs:
+        lines += ["", "```diff", result.diffs[it.index].rstrip(), "```"]
+    return "\n".join(lines)
+
+
+def render_optimize_report(result: OptimizeOutcome) -> str:
+    """The markdown report of one optimize run."""
+    state, split = result.state, result.split
+    if result.exported is not None:
+        exported = (f"- exported harness: {', '.join(f'`{p}`' for p in result.exported.paths)} — use it with "
+                    f"`{result.exported.usage}`")
+    else:
+        exported = "- no change was accepted: the baseline harness stands, nothing was exported"
+    accepted = [it for it in state.iterations if it.outcome == "accepted"]
+    note = model_note([result.model])
+    versions = [_iteration(result, i) for i in range(len(state.iterations))]
+    return "\n".join([
+        f"# betterharness optimize run `{result.hash}`", "",
+        *([note, ""] if note else []),
+        f"- model: `{result.model}` · proposer: `{result.proposer}` · epochs: {result.epochs}",
+        f"- split (seed {split.seed}): {len(split.optimization)} optimization, {len(split.holdout)} "
+        f"holdout, {len(split.test)} test cases; the proposer never saw holdout or test cases",
+        f"- baseline harness `{state.baseline}` → final `{state.incumbent}` "
+        f"({len(accepted)} accepted of {len(state.iterations)} iterations)",
+        f"- stopped: {state.stop_reason or 'finished'} · holdout consulted {state.holdout_consultations} "
+        "time(s) as a gate (repeated use biases it upward); the test split was only scored, at baseline and "
+        "at the end, and never read by a decision",
+        f"- rollouts: {result.rollouts} · cost: ${result.cost_usd:.4f}",
+        exported, "",
+        "## Correctness per tag, before and after", "",
+        _tag_table(result.model, result.metrics, list(split.by_tag)), "",
+        "## Efficiency and cost", "",
+        _efficiency(result.metrics), "",
+        "## Iterations, versions and decisions", "",
+        *(versions or ["No iteration ran."]), "",
+    ])

@@ -1,0 +1,130 @@
+"""One run folder, ``<outputs>/<hash>/``, and every file in it.
+
+| file | written by |
+|---|---|
+| ``config.yaml``, ``experiment.json`` | ``start`` / ``finish``: the resolved config, provenance, status, times |
+| ``traces.jsonl``, ``scores.jsonl`` | ``rollouts`` (see ``store/rollouts.py``) |
+| ``metrics.json`` | ``save_metrics``: aggregated from the written scores |
+| ``split.json``, ``optimize_state.json`` | ``save`` / ``load`` (typed by the caller's model) |
+| ``versions/<hash>.json`` | ``versions`` |
+| ``iterations/<NNN>/…`` | ``save_step`` / ``load_step_text`` |
+| ``report.md``, ``harness/<name>/`` | ``write_report``, ``harness_dir`` |
+
+Every JSON document carries the format version (``store/format.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel
+
+from betterharness.atomic import write_text
+from betterharness.store.format import load_json, load_model, save_json
+from betterharness.store.rollouts import RolloutStore
+from betterharness.store.versions import VersionStore
+
+EXPERIMENT = "experiment.json"
+METRICS = "metrics.json"
+REPORT = "report.md"
+SWEEP_ENV = "BH_SWEEP_ID"
+"""Set by the sweep callback: every job of one multirun records the same sweep id."""
+M = TypeVar("M", bound=BaseModel)
+
+
+def now() -> str:
+    """UTC time, to the second, as ISO text."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class RunFolder:
+    """The files of one experiment's output folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.record: dict[str, Any] = {}
+
+    @cached_property
+    def rollouts(self) -> RolloutStore:
+        """Traces and scores of every finished rollout."""
+        return RolloutStore(self.path)
+
+    @cached_property
+    def versions(self) -> VersionStore:
+        """The harness versions of this run."""
+        return VersionStore(self.path / "versions")
+
+    # -- experiment.json ------------------------------------------------------------------------
+    def read_record(self) -> dict[str, Any] | None:
+        """``experiment.json`` as written, or None before the run started."""
+        return load_json(self.path / EXPERIMENT)
+
+    def start(self, provenance: dict[str, Any], **extra: Any) -> None:
+        """Write the resolved config and ``experiment.json`` (status running; start time kept on resume)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        previous = self.read_record() or {}
+        write_text(self.path / "config.yaml", yaml.safe_dump(provenance.get("config", {}), sort_keys=False))
+        self.record = {**provenance, "status": "running", "sweep_id": os.environ.get(SWEEP_ENV),
+                       "started_at": previous.get("started_at", now()), "resumed_at": now() if previous else None,
+                       "ended_at": None, **extra}
+        save_json(self.path / EXPERIMENT, self.record)
+
+    def finish(self, status: str = "complete", **extra: Any) -> None:
+        """Mark the experiment ended with ``status``."""
+        self.record.update(status=status, ended_at=now(), **extra)
+        save_json(self.path / EXPERIMENT, self.record)
+
+    # -- documents ------------------------------------------------------------------------------
+    def save_metrics(self, metrics: BaseModel | dict[str, Any]) -> None:
+        """Write ``metrics.json``."""
+        save_json(self.path / METRICS, metrics)
+
+    def read_metrics(self) -> dict[str, Any] | None:
+        """``metrics.json``, or None when the run wrote none."""
+        return load_json(self.path / METRICS)
+
+    def save(self, name: str, value: BaseModel | dict[str, Any]) -> None:
+        """Write the JSON document ``name`` (``split.json``, ``optimize_state.json``)."""
+        save_json(self.path / name, value)
+
+    def load(self, name: str, model: type[M]) -> M | None:
+        """The JSON document ``name`` as ``model``; None when it does not exist."""
+        return load_model(self.path / name, model)
+
+    def write_report(self, text: str, name: str = REPORT) -> Path:
+        """Write a report file; return its path."""
+        path = self.path / name
+        write_text(path, text)
+        return path
+
+    def harness_dir(self, name: str) -> Path:
+        """Where an exported harness template set goes inside the run folder."""
+        return self.path / "harness" / name
+
+    # -- iterations/<NNN>/ ----------------------------------------------------------------------
+    def step_dir(self, index: int) -> Path:
+        """The folder of optimizer iteration ``index``."""
+        return self.path / "iterations" / f"{index:03d}"
+
+    def save_step(self, index: int, name: str, value: BaseModel | dict[str, Any] | str) -> None:
+        """Write one file of iteration ``index``: text as it is, anything else as a JSON document."""
+        path = self.step_dir(index) / name
+        if isinstance(value, str):
+            write_text(path, value)
+        else:
+            save_json(path, value)
+
+    def load_step_text(self, index: int, name: str) -> str | None:
+        """A text file of iteration ``index``, or None."""
+        path = self.step_dir(index) / name
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def runs_under(outputs: Path) -> list[RunFolder]:
+    """The run folders under an outputs root (those with an ``experiment.json``)."""
+    return [RunFolder(p.parent) for p in sorted(outputs.glob(f"*/{EXPERIMENT}"))]
