@@ -31,7 +31,7 @@ def print_catalog(cases: list[EvalCase]) -> None:
     for tag, counts in tag_tier_counts(cases).items():
         per_tag.add_row(tag, *(str(counts[t]) for t in TIERS), str(sum(counts.values())))
     console.print(per_tag)
-    statuses = Counter(c.status for c in cases)
+    statuses: Counter[str] = Counter(c.status for c in cases)
     per_status = Table(title="Cases per status")
     per_status.add_column("status")
     per_status.add_column("cases", justify="right")

@@ -94,4 +94,4 @@ def load_config(cfg: DictConfig, choices: Mapping[str, str] | None = None, overr
                           fix="set the missing value (key=value) or fix the ${...} interpolation") from None
     assert isinstance(container, dict)
     container.pop("hydra", None)
-    return validate_config(container, choices, overrides)
+    return validate_config({str(k): v for k, v in container.items()}, choices, overrides)

@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+Tier = Literal["regression", "hillclimb"]
+Status = Literal["active", "draft", "quarantined"]
+
 
 class Group(BaseModel):
     """Base of every config group: unknown keys are errors."""
@@ -37,10 +40,10 @@ class EvalsConfig(Group):
     root: str | None = Field(default=None, description="Directory of case files; null = the shipped suite.")
     include_tags: list[str] = Field(default_factory=list, description="Keep cases with any of these tags.")
     exclude_tags: list[str] = Field(default_factory=list, description="Drop cases with any of these tags.")
-    tiers: list[Literal["regression", "hillclimb"]] = Field(default_factory=lambda: ["regression", "hillclimb"])
+    tiers: list[Tier] = Field(default_factory=lambda: list[Tier](["regression", "hillclimb"]))
     ids: list[str] = Field(default_factory=list, description="Glob patterns on case ids; empty = all.")
     files: list[str] = Field(default_factory=lambda: ["**/*.yaml"], description="Globs under root.")
-    include_status: list[Literal["active", "draft", "quarantined"]] = Field(default_factory=lambda: ["active"])
+    include_status: list[Status] = Field(default_factory=lambda: list[Status](["active"]))
     limit: int | None = Field(default=None, ge=1, description="Keep at most this many cases per tag.")
 
 

@@ -9,7 +9,7 @@ from betterharness.harness.templates import Harness, surface_path
 
 def diff(old: Harness, new: Harness) -> str:
     """A unified diff of every surface that differs between two versions, by template file."""
-    chunks = []
+    chunks: list[str] = []
     for surface in sorted(set(old.sources) | set(new.sources)):
         before, after = old.sources.get(surface, ""), new.sources.get(surface, "")
         if before != after:

@@ -300,18 +300,19 @@ def run_step(server: Any, model: str, messages: list[dict[str, Any]], params: di
             raise litellm.ContextWindowExceededError(message, model=model, llm_provider=PROVIDER)
         raise CustomLLMError(status_code=int(err.get("code") or 500), message=message)
     choice = result["choices"][0]
-    content, calls = choice["message"].get("content") or "", []
+    content: str | None = choice["message"].get("content") or ""
+    calls: list[dict[str, Any]] = []
     if params.get("tools") and params.get("tool_choice") != "none":
-        content, calls = parse_step(content, count_prior_calls(messages))
-    message = {"role": "assistant", "content": content, **({"tool_calls": calls} if calls else {})}
+        content, calls = parse_step(content or "", count_prior_calls(messages))
+    reply: dict[str, Any] = {"role": "assistant", "content": content, **({"tool_calls": calls} if calls else {})}
     finish = "tool_calls" if calls else choice.get("finish_reason") or "stop"
     usage = {k: result.get("usage", {}).get(k, 0) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
     return litellm.ModelResponse(model=f"{PROVIDER}/{model}", usage=usage,
-                                 choices=[{"index": 0, "message": message, "finish_reason": finish}])
+                                 choices=[{"index": 0, "message": reply, "finish_reason": finish}])
 
 
 @functools.cache
-def handler_class() -> type:
+def handler_class() -> type[Any]:
     """Build the litellm ``CustomLLM`` subclass on first use, so importing this module stays cheap."""
     from litellm import CustomLLM
 
@@ -328,12 +329,13 @@ def handler_class() -> type:
             """The engine: the stub given at construction, else the process-wide model (loaded now)."""
             return self._engine or get_engine(self.options)
 
-        def completion(self, model: str, messages: list, optional_params: dict | None = None,
+        def completion(self, model: str, messages: list, optional_params: dict | None = None,  # type: ignore[override]
                        **_: Any) -> Any:
             """Blocking completion."""
             return run_step(self.engine().server, model, messages, optional_params or {})
 
-        async def acompletion(self, model: str, messages: list, optional_params: dict | None = None,
+        async def acompletion(self, model: str, messages: list,  # type: ignore[override]
+                              optional_params: dict | None = None,
                               **_: Any) -> Any:
             """Async completion on the engine's own threads (``max_parallel`` of them)."""
             ready = self._engine or _ENGINE
@@ -353,7 +355,8 @@ def register(options: dict[str, Any] | None = None, server: Any = None) -> None:
     import litellm
 
     opts = parse_options(options)
-    current = next((e["custom_handler"] for e in litellm.custom_provider_map if e.get("provider") == PROVIDER), None)
+    current: Any = next((e["custom_handler"] for e in litellm.custom_provider_map
+                         if e.get("provider") == PROVIDER), None)
     if server is None and isinstance(current, handler_class()) and current.options == opts and not current.stub:
         return  # already registered as asked: the common case, since the client registers before every call
     handler = handler_class()(opts, server)

@@ -83,7 +83,7 @@ def _retry_after(exc: BaseException, cap_s: float = 60.0) -> float:
     """Seconds the server asked us to wait (a ``Retry-After`` header), capped; 0 when it did not say."""
     for source in (getattr(exc, "response", None), exc):
         headers = getattr(source, "headers", None) or getattr(source, "litellm_response_headers", None)
-        value = headers.get("retry-after") if hasattr(headers, "get") else None
+        value = headers.get("retry-after") if headers is not None and hasattr(headers, "get") else None
         if value is not None:
             try:
                 return min(float(value), cap_s)

@@ -20,7 +20,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from betterharness.errors import BHError
 
@@ -97,7 +97,7 @@ def _fetch_lock(target: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _copy_hashing(src: BinaryIO, dst: BinaryIO, digest: hashlib._Hash) -> int:
+def _copy_hashing(src: IO[bytes], dst: IO[bytes], digest: hashlib._Hash) -> int:
     total = 0
     while chunk := src.read(_CHUNK):
         dst.write(chunk)

@@ -8,7 +8,7 @@ neither side). The gain is tested with a one-sided exact sign test over the disc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from math import comb
 
 from pydantic import BaseModel, Field
@@ -89,7 +89,7 @@ def _mean(scores: Sequence[Score]) -> float:
     return sum(s.correctness for s in scores) / len(scores) if scores else 0.0
 
 
-def _broken_regression(tiers: dict[str, str], incumbent: Sequence[Score], candidate: Sequence[Score]) -> list[str]:
+def _broken_regression(tiers: Mapping[str, str], incumbent: Sequence[Score], candidate: Sequence[Score]) -> list[str]:
     before, after = _by_case(incumbent), _by_case(candidate)
     return sorted(cid for cid in before.keys() & after.keys()
                   if tiers.get(cid) == "regression" and sum(after[cid].values()) < sum(before[cid].values()))

@@ -169,7 +169,8 @@ def _tools(record: JsonlRecord) -> list[dict[str, Any]]:
 
 
 def _success_and_ideal(record: JsonlRecord) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    expected, success = record.expected, []
+    expected = record.expected
+    success: list[dict[str, Any]] = []
     calls = expected.tool_calls
     answer = [expected.answer] if isinstance(expected.answer, str) else expected.answer
     if calls == []:
