@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-fast clean
+.PHONY: install demo check test test-fast clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,13 @@ install: $(BIN)/python
 demo: install
 	$(BIN)/python -m betterharness
 
-# Every test, including the real local-model smoke test.
-test: install
+# The house rules: the layers of DESIGN.md's data flow (import-linter) and the types (mypy, pydantic plugin).
+check: install
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+# The checks, then every test, including the real local-model smoke test.
+test: check
 	$(BIN)/python -m pytest -q
 
 # Everything but the slow real-model tests.

@@ -4,8 +4,8 @@ Like inspect_ai's ``mockllm``, it takes its responses from its own configuration
 a global store: ``bind(case=...)`` gives a client that replays that case's ``script`` for its role (the
 agent role falls back to ``ideal.trajectory``); ``bind(call=n)`` gives the n-th of ``options.responses``
 (or of the YAML/JSON list in ``options.responses_file``), which is how a scripted proposer answers
-iteration n; an unbound client replays ``options.responses`` in order. It is a test double, not an
-offline model.
+iteration n; an unbound client replays ``options.responses`` in order. ``options.cost_usd`` is what each
+response reports it cost (default 0), so budgets can be tested. It is a test double, not an offline model.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _step(item: Any) -> ScriptedStep:
     return ScriptedStep(content=item if isinstance(item, str) else json.dumps(item))
 
 
-def _completion(step: ScriptedStep, messages: list[dict[str, Any]]) -> Completion:
+def _completion(step: ScriptedStep, messages: list[dict[str, Any]], cost_usd: float) -> Completion:
     n = next(_ids)
     calls = [ToolCall(id=f"call_{n}_{i}", name=c.name, arguments=c.arguments) for i, c in enumerate(step.tool_calls)]
     message: dict[str, Any] = {"role": "assistant", "content": step.content}
@@ -69,7 +69,8 @@ def _completion(step: ScriptedStep, messages: list[dict[str, Any]]) -> Completio
     words = sum(len(str(m.get("content") or "").split()) for m in messages)
     out = len(str(step.content or "").split()) + 8 * len(calls)
     return Completion(content=step.content, tool_calls=calls,
-                      usage=Usage(prompt_tokens=words, completion_tokens=out, total_tokens=words + out, cost_usd=0.0),
+                      usage=Usage(prompt_tokens=words, completion_tokens=out, total_tokens=words + out,
+                                  cost_usd=cost_usd),
                       latency_s=0.0, finish_reason="tool_calls" if calls else "stop", message=message)
 
 
@@ -110,4 +111,4 @@ class ScriptedClient(ModelClient):
             why = "no script was given" if self._queue is None else "its script is exhausted"
             raise ModelCallError(f"scripted model: unplanned {self.role} request in {self.label}: {why}")
         self.calls += 1
-        return _completion(_step(self._queue.pop(0)), messages)
+        return _completion(_step(self._queue.pop(0)), messages, float(self.model.options.get("cost_usd") or 0.0))

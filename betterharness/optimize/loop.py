@@ -105,6 +105,9 @@ class HillClimb:
             if all(s.passed for s in opt.scores):
                 self.state.stop_reason = "every optimization case passes"
                 return
+            needed = len(self.of("optimization")) * self.epochs  # the least a candidate's validation runs
+            if (why := self.evaluator.budget.refusal(needed)) not in (None, "wait"):
+                raise BudgetExceeded(str(why))
             iteration = await self.step(len(done) + 1, opt)
             self.state.iterations.append(iteration)
             self.save()

@@ -88,8 +88,9 @@ def _edit_text(text: str) -> str:
     return edited
 
 
-def ask_human(iteration: Iteration, sources: dict[str, str], read: Callable[[str], str] = input) -> Decision:
+def ask_human(iteration: Iteration, sources: dict[str, str], read: Callable[[str], str] | None = None) -> Decision:
     """Ask approve / reject / edit with a reason; ``edit`` lets the reviewer rewrite the changed surface(s)."""
+    read = read or input
     while True:
         answer = read("approve / reject / edit? [a/r/e] ").strip().lower()[:1]
         if answer in ("a", "r", "e"):

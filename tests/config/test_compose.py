@@ -105,3 +105,24 @@ def test_split_ratios_must_sum_to_one() -> None:
     with pytest.raises(ConfigError) as info:
         validate_config(_compose(["model=scripted", "split.holdout=0.7"]))
     assert "1.0" in info.value.problem
+
+
+def test_only_the_prompts_a_run_uses_are_in_its_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from betterharness import experiment
+    from betterharness.paths import prompts_dir
+
+    prompts = tmp_path / "prompts"
+    shutil.copytree(prompts_dir(), prompts)
+    monkeypatch.setattr(experiment, "prompts_dir", lambda: prompts)
+    (tmp_path / "a.yaml").write_text(CASE.format(id="a", description="First.", tag="t"))
+    plain = _compose(["model=scripted", f"evals.root={tmp_path}", "evals.include_tags=[t]"])
+    optimizing = _compose(["model=scripted", f"evals.root={tmp_path}", "evals.include_tags=[t]",
+                           "optimizer=hillclimb"])
+    before = config_hash(plain), config_hash(optimizing)
+    (prompts / "my_new_prompt.md.j2").write_text("unrelated")
+    (prompts / "judge.md.j2").write_text("a changed judge prompt {{ criterion }}")
+    assert (config_hash(plain), config_hash(optimizing)) == before  # no case here asks a judge
+    (prompts / "proposer.md.j2").write_text("a changed proposer prompt")
+    assert config_hash(plain) == before[0] and config_hash(optimizing) != before[1]

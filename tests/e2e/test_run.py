@@ -94,3 +94,20 @@ def test_shared_cache_reuses_rollouts_across_experiments(tmp_path: Path, suite: 
     assert forced.returncode == 0
     record = json.loads((outputs / second["hash"] / "experiment.json").read_text())
     assert (record["ran"], record["cached"], record["reused"]) == (6, 0, 0)
+
+
+def test_scores_are_final_when_written_so_they_agree_with_metrics(tmp_path: Path, suite: Path) -> None:
+    """Latency ratios used to be filled in after scores.jsonl was written, so the two disagreed."""
+    from betterharness.scoring.aggregate import aggregate
+    from betterharness.scoring.score import Score
+
+    outputs = tmp_path / "out"
+    args = ["model=scripted", "roles=scripted", f"evals.root={suite}", "evals=all", f"runtime.outputs={outputs}",
+            "epochs=3"]
+    assert bh(*args).returncode == 0
+    run = _only_run(outputs)
+    scores = [Score.model_validate_json(line) for line in (run / "scores.jsonl").read_text().splitlines()]
+    assert all(s.latency_ratio is not None for s in scores if s.wall_s > 0)
+    metrics = json.loads((run / "metrics.json").read_text())
+    recomputed = json.loads(aggregate(scores).model_dump_json())
+    assert metrics["overall"] == recomputed["overall"] and metrics["per_tag"] == recomputed["per_tag"]

@@ -29,3 +29,16 @@ def test_schema_rejects_unknown_assertion() -> None:
            "success": [{"tool_caled": {"name": "x"}}], "ideal": {"steps": 1, "tool_calls": 0}}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(schema).validate(bad)
+
+
+def test_help_prints_usage_and_writes_nothing(tmp_path, capsys) -> None:
+    from betterharness.cli.schema import main
+
+    target = tmp_path / "schema.json"
+    target.write_text("untouched", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help", "--out", str(target)])
+    assert exit_info.value.code == 0 and "--check" in capsys.readouterr().out
+    assert target.read_text(encoding="utf-8") == "untouched"  # --help used to rewrite the schema file
+    assert main(["--out", str(target), "--check"]) == 1
+    assert main(["--out", str(target)]) == 0 and main(["--out", str(target), "--check"]) == 0

@@ -177,3 +177,58 @@ def test_iteration_files_agree_with_the_state(workspace: dict[str, Path]) -> Non
     for it in state["iterations"]:
         saved = json.loads((folder / "iterations" / f"{it['index']:03d}" / "iteration.json").read_text())
         assert saved["outcome"] == it["outcome"]
+
+
+def test_a_rollout_cap_is_checked_before_spending_the_baseline_included(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    result = bh(*args(ws, proposals(ws, PHRASE), "optimizer.budget.max_rollouts=3"))
+    assert result.returncode == 0, result.stderr
+    folder = run_dir(ws)
+    state = json.loads((folder / "optimize_state.json").read_text())
+    assert "rollout budget 3 reached" in state["stop_reason"]
+    scores = (folder / "scores.jsonl").read_text().splitlines() if (folder / "scores.jsonl").exists() else []
+    assert len(scores) <= 3  # was 9: the baseline ran unchecked
+    assert "rollout budget 3 reached" in (folder / "report.md").read_text()
+
+
+def test_a_cost_cap_is_never_passed_by_more_than_one_rollout(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    result = bh(*args(ws, proposals(ws, PHRASE), "+model.options.cost_usd=0.004", "optimizer.budget.max_cost_usd=0.01"))
+    assert result.returncode == 0, result.stderr
+    folder = run_dir(ws)
+    state = json.loads((folder / "optimize_state.json").read_text())
+    assert "cost budget $0.01 reached" in state["stop_reason"]
+    scores = [json.loads(line) for line in (folder / "scores.jsonl").read_text().splitlines()]
+    spent = sum(s["cost_usd"] or 0.0 for s in scores)
+    one_rollout = max(s["cost_usd"] for s in scores)
+    assert spent <= 0.01 + 1e-9 or spent - one_rollout < 0.01  # was $0.038 against a $0.01 cap
+
+
+def test_a_deferred_review_decided_on_a_terminal_completes_the_run(workspace: dict[str, Path],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deferred without a terminal, then resumed where a person approves: the run completes with a report."""
+    import builtins
+    import sys
+
+    from hydra import compose, initialize_config_dir
+
+    from betterharness.cli.review import terminal_reviewer
+    from betterharness.cli.run import run_experiment
+    from betterharness.config.load import load_config
+    from betterharness.experiment import prepare
+    from betterharness.paths import conf_dir
+
+    ws = workspace
+    overrides = args(ws, proposals(ws, PHRASE), "review=interactive")
+    first = bh(*overrides)
+    assert "waiting for review" in first.stderr, first.stderr
+    with initialize_config_dir(version_base="1.3", config_dir=str(conf_dir())):
+        cfg = compose("config", overrides=overrides)
+    answers = iter(["a", "a general rule"])
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(builtins, "input", lambda prompt="": next(answers))
+    report = run_experiment(prepare(load_config(cfg)), terminal_reviewer)
+    assert report.name == "report.md" and report.exists()
+    state = json.loads((run_dir(ws) / "optimize_state.json").read_text())
+    assert state["status"] == "complete" and state["iterations"][0]["outcome"] == "accepted"
+    assert state["iterations"][0]["decision"]["reason"] == "a general rule"
