@@ -86,25 +86,27 @@ class Budget:
             return f"rollout budget {self.max_rollouts} reached ({self.used} used, {upcoming} more needed)"
         if self.max_cost_usd is not None:
             mean = self.spent_usd / self._costed if self._costed else None
-            if self.spent_usd >= self.max_cost_usd or (mean is None and self.in_flight > 0):
-                if self.spent_usd >= self.max_cost_usd:
-                    return f"cost budget ${self.max_cost_usd:g} reached (${self.spent_usd:.4f} used)"
-                return "wait"
+            if self.spent_usd >= self.max_cost_usd:
+                return f"cost budget ${self.max_cost_usd:g} reached (${self.spent_usd:.4f} used)"
             if mean is not None and self.spent_usd + (self.in_flight + upcoming) * mean > self.max_cost_usd:
                 return (f"cost budget ${self.max_cost_usd:g} reached (${self.spent_usd:.4f} used, "
                         f"${mean:.4f} expected per rollout)")
         return None
+
+    def must_wait(self) -> bool:
+        """True while a dollar cap is set, no rollout's cost is known yet and one is in flight."""
+        return self.max_cost_usd is not None and self._costed == 0 and self.in_flight > 0
 
     def start(self) -> None:
         """Count one rollout as started."""
         self.used += 1
         self.in_flight += 1
 
-    def settle(self, cost_usd: float | None) -> None:
-        """Count a started rollout's cost once it finished."""
+    def settle(self, cost_usd: float | None, *, paid: bool = True) -> None:
+        """Count a started rollout's cost once it finished (``paid=False``: a cache hit, free now)."""
         self.in_flight -= 1
         self.spent_usd += cost_usd or 0.0
-        self._costed += 1
+        self._costed += int(paid)
 
     def add_cost(self, cost_usd: float) -> None:
         """Count a cost spent outside rollouts (the proposer)."""
@@ -174,10 +176,11 @@ async def run_rollouts(
     results: dict[tuple[str, int], Score] = {}
     todo = pending(cases, harness, model, rollouts, epochs, config.runtime.force)
     stats.reused = len(cases) * epochs - len(todo)
+    missing = {(case.id, epoch) for case, epoch in todo}
     for case in cases:
         for epoch in range(epochs):
             done = rollouts.score(RolloutKey(harness.hash, model, case.id, epoch))
-            if done is not None and (case, epoch) not in todo:
+            if done is not None and (case.id, epoch) not in missing:
                 results[(case.id, epoch)] = done
     book = latency if latency is not None else LatencyBook(Path(config.runtime.outputs))
     cache = RolloutCache(Path(config.runtime.outputs), config) if config.runtime.cache else None
@@ -193,18 +196,19 @@ async def run_rollouts(
         if budget is None:
             return True
         async with changed:
-            while (why := budget.refusal()) == "wait":
+            while budget.must_wait():
                 await changed.wait()
+            why = budget.refusal()
             if why is not None:
                 stats.stopped = why
                 return False
             budget.start()
             return True
 
-    async def settle(cost: float | None) -> None:
+    async def settle(cost: float | None, paid: bool = True) -> None:
         if budget is not None:
             async with changed:
-                budget.settle(cost)
+                budget.settle(cost, paid=paid)
                 changed.notify_all()
 
     async def one(case: EvalCase, epoch: int) -> None:
@@ -214,7 +218,7 @@ async def run_rollouts(
         if hit is not None:
             if not await admitted():
                 return
-            await settle(0.0)
+            await settle(0.0, paid=False)
             rollouts.add(*hit)
             results[(case.id, epoch)] = hit[1]
             stats.cached += 1

@@ -60,7 +60,7 @@ class HillClimb:
         """Scores of a stored harness version on a split; refused before spending when a cap would pass."""
         harness, cases = self.folder.versions.load(version), self.of(name)
         why = self.evaluator.budget.refusal(self.evaluator.pending(harness, cases, self.epochs))
-        if why is not None and why != "wait":
+        if why is not None:
             raise BudgetExceeded(why)
         return await self.evaluator.evaluate(harness, cases, self.epochs, label=f"{label} on {name}",
                                              capture_traces=capture)
@@ -106,8 +106,8 @@ class HillClimb:
                 self.state.stop_reason = "every optimization case passes"
                 return
             needed = len(self.of("optimization")) * self.epochs  # the least a candidate's validation runs
-            if (why := self.evaluator.budget.refusal(needed)) not in (None, "wait"):
-                raise BudgetExceeded(str(why))
+            if (why := self.evaluator.budget.refusal(needed)) is not None:
+                raise BudgetExceeded(why)
             iteration = await self.step(len(done) + 1, opt)
             self.state.iterations.append(iteration)
             self.save()
@@ -166,8 +166,8 @@ class HillClimb:
         prompt = render_proposer_prompt(template, incumbent, diagnosis, self.history(),
                                         {"together": self.config.optimizer.surfaces_together})
         self.folder.save_step(index, "proposer_prompt.md", prompt)
-        if (why := self.evaluator.budget.refusal(0)) not in (None, "wait"):
-            raise BudgetExceeded(str(why))
+        if (why := self.evaluator.budget.refusal(0)) is not None:
+            raise BudgetExceeded(why)
         text, usage = await ask(self.proposer.bind(call=index), prompt)
         self.state.proposer_cost_usd += usage.cost_usd or 0.0
         self.evaluator.budget.add_cost(usage.cost_usd or 0.0)

@@ -6,7 +6,7 @@ import pytest
 
 from betterharness.agent.tools import ToolEnvironment
 from betterharness.agent.tools.base import ToolFailure
-from betterharness.agent.tools.paths import glob_match, normalize_path
+from betterharness.agent.tools.virtual_paths import glob_match, normalize_path
 from betterharness.evals.case import Environment
 
 SEED = {

@@ -6,7 +6,7 @@ import difflib
 import re
 
 from betterharness.agent.tools.base import FunctionTool, Tool, ToolFailure, ToolSpec, object_schema
-from betterharness.agent.tools.paths import (
+from betterharness.agent.tools.virtual_paths import (
     file_filter_match,
     glob_match,
     is_under,
