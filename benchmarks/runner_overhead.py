@@ -163,7 +163,7 @@ def prepare_openai(api_base: str, concurrency: int) -> Callable[[int, str], Run]
 
 
 def prepare_betterharness(api_base: str, concurrency: int, cache: bool = True) -> Callable[[int, str], Run]:
-    """``run_rollouts`` over N eval cases with one mock tool, scored and stored in a temporary RunStore.
+    """``run_rollouts`` over N eval cases with one mock tool, scored and stored in a temporary RolloutStore.
 
     The outputs root (and so the rollout cache) is a fresh temporary folder: every rollout is a miss
     that is run and then written to the cache, as in a first run.
@@ -172,7 +172,7 @@ def prepare_betterharness(api_base: str, concurrency: int, cache: bool = True) -
     from betterharness.evals.case import EvalCase
     from betterharness.harness.templates import load_harness
     from betterharness.runner import run_rollouts
-    from betterharness.store import RunStore
+    from betterharness.store import RolloutStore
 
     folder = Path(tempfile.mkdtemp(prefix="bh-bench-"))
     atexit.register(shutil.rmtree, folder, True)
@@ -194,7 +194,7 @@ def prepare_betterharness(api_base: str, concurrency: int, cache: bool = True) -
 
     def prepare(n: int, tag: str) -> Run:
         cases = [case(i, tag) for i in range(n)]
-        store = RunStore(folder / tag)
+        store = RolloutStore(folder / tag)
 
         async def run() -> int:
             scores, stats = await run_rollouts(cases, harness, config, store, epochs=1)

@@ -12,6 +12,8 @@ import datetime as dt
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -152,11 +154,19 @@ def summarize(config: ExperimentConfig, report: Path) -> str:
     return line
 
 
-def _log_to(folder: Path) -> None:
+@contextmanager
+def _log_to(folder: Path) -> Iterator[None]:
+    """Copy the log into ``<run folder>/betterharness.log`` for the duration of one job."""
     folder.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(folder / LOG_FILE, encoding="utf-8")
     handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
-    logging.getLogger().addHandler(handler)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
 
 
 @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
@@ -170,8 +180,8 @@ def _app(cfg: DictConfig) -> None:
     try:
         config = load_config(cfg, choices, overrides)
         experiment = prepare(config, choices, overrides)
-        _log_to(experiment.folder)
-        report = run_experiment(experiment, terminal_reviewer)
+        with _log_to(experiment.folder):
+            report = run_experiment(experiment, terminal_reviewer)
     except BHError as error:
         exit_with(error)
         return

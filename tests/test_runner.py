@@ -1,0 +1,55 @@
+"""The runner's budget: caps are checked before a rollout starts, so they are never passed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from betterharness.config.schema import BudgetConfig, ExperimentConfig, HarnessConfig, ModelConfig, RuntimeConfig
+from betterharness.evals.case import EvalCase
+from betterharness.harness.templates import load_harness
+from betterharness.runner import Budget, BudgetExceeded, run_rollouts
+from betterharness.store import RolloutStore
+
+
+def test_the_rollout_cap_counts_what_is_already_recorded() -> None:
+    budget = Budget(BudgetConfig(max_rollouts=5), used=3)
+    assert budget.refusal(2) is None
+    assert "rollout budget 5 reached" in str(budget.refusal(3))
+
+
+def test_the_dollar_cap_reserves_the_mean_cost_of_rollouts_in_flight() -> None:
+    budget = Budget(BudgetConfig(max_cost_usd=0.01))
+    budget.start()
+    assert budget.must_wait()  # no cost known yet: one rollout at a time
+    budget.settle(0.004)
+    assert not budget.must_wait() and budget.refusal() is None
+    budget.start()
+    assert "expected per rollout" in str(budget.refusal())  # 0.004 spent + 0.004 in flight + 0.004 > 0.01
+    budget.settle(0.004)
+    assert "cost budget $0.01 reached" in str(budget.refusal())
+
+
+def _case(index: int) -> EvalCase:
+    return EvalCase.model_validate({
+        "id": f"c{index}", "description": "Answers.", "tags": ["t"],
+        "input": {"messages": [{"role": "user", "content": "Hi"}]},
+        "success": [{"final_text_contains": "done"}],
+        "ideal": {"steps": 1, "tool_calls": 0, "trajectory": [{"content": "done"}]},
+    })
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+async def test_run_rollouts_never_passes_a_dollar_cap(tmp_path: Path, concurrency: int) -> None:
+    model = ModelConfig(id="scripted/replay", options={"cost_usd": 0.003})
+    config = ExperimentConfig(model=model, harness=HarnessConfig(vars={"agent_name": "Ada"}),
+                              runtime=RuntimeConfig(outputs=str(tmp_path), concurrency=concurrency,
+                                                    progress=False, cache=False))
+    store = RolloutStore(tmp_path / "run")
+    budget = Budget(BudgetConfig(max_cost_usd=0.01))
+    with pytest.raises(BudgetExceeded, match="cost budget"):
+        await run_rollouts([_case(i) for i in range(10)], load_harness(config.harness), config, store, epochs=1,
+                           budget=budget)
+    assert budget.spent_usd <= 0.01 and store.cost_usd() <= 0.01
+    assert len(store) == 3  # 3 × $0.003; a fourth would pass the cap
