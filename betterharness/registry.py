@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable, Iterator, Sequence
-from importlib import metadata
 from typing import Generic, TypeVar, overload
 
 from betterharness.errors import BHError
@@ -65,6 +64,8 @@ class Registry(Generic[T]):
         self._loaded = True
         for module in self._modules:
             importlib.import_module(module)
+        from importlib import metadata
+
         group = ENTRY_POINT_PREFIX + self.kind.replace(" ", "_")
         for entry in metadata.entry_points(group=group):
             self._paths.setdefault(entry.name, entry.value)

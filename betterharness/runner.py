@@ -58,9 +58,11 @@ class BudgetExceeded(Exception):
 class Budget:
     """Caps on rollouts and dollars, checked *before* each rollout starts.
 
-    ``used`` counts rollouts already recorded (the folder's, plus every one started here); the dollar
-    cap also reserves, for each rollout in flight, the mean cost seen so far, and while no cost is known
-    it lets one rollout run at a time. So a cap is never passed by more than one rollout's cost.
+    ``used`` counts rollouts already recorded (the folder's, plus every one started here) and
+    ``spent_usd`` what they cost (agent, judge, user; a rollout taken from the cache counts at its
+    recorded cost, so a resumed run counts the same as an uninterrupted one). The dollar cap also
+    reserves, for each rollout in flight, the mean cost of the rollouts run so far, and while no cost is
+    known it lets one rollout run at a time.
 
     Args:
         config: The caps (None: no cap).
@@ -75,10 +77,6 @@ class Budget:
         self.spent_usd = spent_usd
         self.in_flight = 0
         self._costed = 0
-
-    def left(self) -> int | None:
-        """Rollouts the rollout cap still allows (None: no cap)."""
-        return None if self.max_rollouts is None else max(0, self.max_rollouts - self.used)
 
     def refusal(self, upcoming: int = 1) -> str | None:
         """Why ``upcoming`` more rollouts may not start now, or None when they may."""
@@ -103,7 +101,7 @@ class Budget:
         self.in_flight += 1
 
     def settle(self, cost_usd: float | None, *, paid: bool = True) -> None:
-        """Count a started rollout's cost once it finished (``paid=False``: a cache hit, free now)."""
+        """Count a started rollout's cost once it finished (``paid=False``: a cache hit, not in the mean)."""
         self.in_flight -= 1
         self.spent_usd += cost_usd or 0.0
         self._costed += int(paid)
@@ -218,7 +216,7 @@ async def run_rollouts(
         if hit is not None:
             if not await admitted():
                 return
-            await settle(0.0, paid=False)
+            await settle(hit[1].total_cost_usd, paid=False)
             rollouts.add(*hit)
             results[(case.id, epoch)] = hit[1]
             stats.cached += 1
@@ -233,7 +231,7 @@ async def run_rollouts(
                 trace = await adapter(case, harness, bound.agent, config.limits, epoch=epoch, user=bound.user)
                 ctx = ScoringContext(judge=bound.judge.text, prompts_dir=prompts)
                 score = book.rate(await _score(trace, case, ctx))
-                cost = (score.cost_usd or 0.0) + (trace.aux_usage.cost_usd or 0.0)
+                cost = score.total_cost_usd
             finally:
                 await settle(cost)
             rollouts.add(trace, score)

@@ -15,30 +15,24 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from betterharness.config.load import load_config
-from betterharness.config.schema import ExperimentConfig
-from betterharness.errors import BHError, CaseError, exit_with
-from betterharness.evals.split import split_cases
-from betterharness.experiment import Experiment, prepare
-from betterharness.models.completion import ModelClient
-from betterharness.models.providers import connect
-from betterharness.optimize.evaluator import RunEvaluator
-from betterharness.optimize.export import export
-from betterharness.optimize.loop import HillClimb, Reviewer
-from betterharness.optimize.outcome import metrics_document, outcome
+from betterharness.errors import BHError, exit_with
 from betterharness.paths import conf_dir
-from betterharness.report.optimize import render_optimize_report
-from betterharness.report.run import render_run_report
-from betterharness.runner import Budget, BudgetExceeded, Clients, Sink, run_rollouts
-from betterharness.scoring.aggregate import aggregate
-from betterharness.store.folder import SWEEP_ENV, RunFolder
+
+if TYPE_CHECKING:  # the orchestration is imported when a job runs, so `--help` stays light
+    from betterharness.config.schema import ExperimentConfig
+    from betterharness.errors import CaseError
+    from betterharness.experiment import Experiment
+    from betterharness.models.completion import ModelClient
+    from betterharness.optimize.loop import HillClimb, Reviewer
+    from betterharness.runner import Sink
+    from betterharness.store.folder import RunFolder
 
 PROPOSER_MIN_TOKENS = 1024
 LOG_FILE = "betterharness.log"
@@ -63,6 +57,8 @@ def sinks_for(experiment: Experiment) -> list[Sink]:
 
 def proposer_client(config: ExperimentConfig) -> ModelClient:
     """The proposer's client; when it falls back to the agent's model, it gets room for a whole proposal."""
+    from betterharness.models.providers import connect
+
     model = config.role("proposer")
     if config.roles.proposer is None and int(model.params.get("max_tokens") or 0) < PROPOSER_MIN_TOKENS:
         model = model.model_copy(update={"params": {**model.params, "max_tokens": PROPOSER_MIN_TOKENS}})
@@ -71,6 +67,10 @@ def proposer_client(config: ExperimentConfig) -> ModelClient:
 
 async def plain_run(experiment: Experiment, folder: RunFolder) -> Path:
     """Score the harness on every selected case × epoch; write metrics.json and report.md."""
+    from betterharness.report.run import render_run_report
+    from betterharness.runner import run_rollouts
+    from betterharness.scoring.aggregate import aggregate
+
     config = experiment.config
     folder.start(experiment.provenance())
     try:
@@ -91,19 +91,31 @@ async def plain_run(experiment: Experiment, folder: RunFolder) -> Path:
 
 async def optimize_run(experiment: Experiment, folder: RunFolder, reviewer: Reviewer | None) -> Path:
     """Run or resume the hill-climbing loop; write metrics.json, the exported harness and report.md."""
+    from betterharness.evals.split import split_cases
+    from betterharness.optimize.evaluator import RunEvaluator
+    from betterharness.optimize.export import export
+    from betterharness.optimize.loop import HillClimb
+    from betterharness.optimize.outcome import metrics_document, outcome
+    from betterharness.report.optimize import render_optimize_report
+    from betterharness.runner import Budget, Clients
+
     config = experiment.config
     split = split_cases(experiment.cases.cases, config.split, config.evals.include_tags)
     folder.save("split.json", split)
     clients = Clients.from_config(config)
     budget = Budget(config.optimizer.budget, used=len(folder.rollouts), spent_usd=folder.rollouts.cost_usd())
     evaluator = RunEvaluator(config, folder.rollouts, clients, budget, sinks_for(experiment))
-    hill = HillClimb(config, experiment.cases.cases, split, folder, evaluator, proposer_client(config), reviewer)
+    hill = HillClimb(config, experiment.cases.cases, split, folder, evaluator, budget, proposer_client(config),
+                     reviewer)
     budget.add_cost(hill.state.proposer_cost_usd)
     plan = plan_text(hill)
     print(f"plan: {plan}", file=sys.stderr)
     folder.start(experiment.provenance(), plan=plan, mode="optimize")
     try:
         state = await hill.run(experiment.harness)
+    except BHError as error:
+        folder.finish(status="failed", error=error.problem)
+        raise
     except BaseException:
         folder.finish(status="interrupted")
         raise
@@ -134,6 +146,8 @@ def plan_text(hill: HillClimb) -> str:
 
 def run_experiment(experiment: Experiment, reviewer: Reviewer | None = None) -> Path:
     """Run the experiment in its folder; return the report path. Resumes what an earlier run finished."""
+    from betterharness.store.folder import RunFolder
+
     config = experiment.config
     logging.getLogger("betterharness").setLevel(config.runtime.log_level)
     warn_invalid(experiment.cases.errors)
@@ -145,6 +159,8 @@ def run_experiment(experiment: Experiment, reviewer: Reviewer | None = None) -> 
 
 def summarize(config: ExperimentConfig, report: Path) -> str:
     """The one-paragraph summary printed when a run ends."""
+    from betterharness.store.folder import RunFolder
+
     line = f"report: {report}"
     metrics = RunFolder(report.parent).read_metrics()
     if metrics and metrics.get("overall"):
@@ -172,6 +188,9 @@ def _log_to(folder: Path) -> Iterator[None]:
 @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
 def _app(cfg: DictConfig) -> None:
     from betterharness.cli.review import terminal_reviewer
+    from betterharness.config.load import load_config
+    from betterharness.experiment import prepare
+    from betterharness.runner import BudgetExceeded
 
     hydra_cfg = HydraConfig.get()
     choices = {str(k): v for k, v in OmegaConf.to_container(hydra_cfg.runtime.choices).items()  # type: ignore[union-attr]
@@ -182,16 +201,15 @@ def _app(cfg: DictConfig) -> None:
         experiment = prepare(config, choices, overrides)
         with _log_to(experiment.folder):
             report = run_experiment(experiment, terminal_reviewer)
+        print(summarize(config, report))
     except BHError as error:
         exit_with(error)
-        return
     except BudgetExceeded as exc:
         print(f"stopped: {exc}", file=sys.stderr)
         raise SystemExit(3) from None
     except KeyboardInterrupt:
         print("\ninterrupted: finished rollouts are kept; run the same command to resume", file=sys.stderr)
         raise SystemExit(130) from None
-    print(summarize(config, report))
 
 
 def main() -> None:
@@ -204,11 +222,14 @@ class SweepSummary(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """Create the sweep id the jobs record in their experiment.json."""
+        from betterharness.store.folder import SWEEP_ENV
+
         os.environ[SWEEP_ENV] = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Collect the jobs' metrics from disk and write the comparison."""
         from betterharness.report.sweep import write_sweep_summary
+        from betterharness.store.folder import SWEEP_ENV
 
         sweep_id = os.environ.get(SWEEP_ENV)
         if sweep_id:

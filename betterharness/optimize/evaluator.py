@@ -15,7 +15,7 @@ from betterharness.agent.trace import Trace
 from betterharness.config.schema import ExperimentConfig
 from betterharness.evals.case import EvalCase
 from betterharness.harness.templates import Harness
-from betterharness.runner import Budget, Clients, Sink, pending, run_rollouts
+from betterharness.runner import Budget, BudgetExceeded, Clients, Sink, pending, run_rollouts
 from betterharness.scoring.score import Score
 from betterharness.store.rollouts import RolloutKey, RolloutStore
 
@@ -29,13 +29,11 @@ class Evaluation:
 
 
 class Evaluator(Protocol):
-    """Evaluates harness versions on cases; rollouts already finished are never paid for twice."""
+    """Evaluates harness versions on cases; rollouts already finished are never paid for twice.
 
-    budget: Budget
-
-    def pending(self, harness: Harness, cases: Sequence[EvalCase], epochs: int) -> int:
-        """How many rollouts an evaluation would have to run (the rest are already recorded)."""
-        ...
+    ``evaluate`` raises BudgetExceeded *before* spending when the rollouts it still needs would pass a
+    cap; it never raises for a failing case.
+    """
 
     async def evaluate(self, harness: Harness, cases: Sequence[EvalCase], epochs: int, *, label: str,
                        capture_traces: bool = False) -> Evaluation:
@@ -61,9 +59,12 @@ class RunEvaluator:
 
     async def evaluate(self, harness: Harness, cases: Sequence[EvalCase], epochs: int, *, label: str,
                        capture_traces: bool = False) -> Evaluation:
-        """Run what is missing, then return every score (and the failing traces when asked)."""
+        """Run what is missing (if the budget allows all of it), then return every score."""
         if not cases:
             return Evaluation([])
+        needed = self.pending(harness, cases, epochs)
+        if needed and (why := self.budget.refusal(needed)) is not None:
+            raise BudgetExceeded(why)
         scores, _ = await run_rollouts(cases, harness, self.config, self.rollouts, epochs=epochs,
                                        clients=self.clients, label=label, sinks=self.sinks, budget=self.budget)
         traces = {}

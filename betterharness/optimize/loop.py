@@ -25,7 +25,7 @@ from betterharness.optimize.propose import render_prompt as render_proposer_prom
 from betterharness.optimize.review import Evidence, apply_decision, auto_decide, evidence
 from betterharness.optimize.state import STATE_FILE, Decision, Iteration, OptimizeState
 from betterharness.paths import prompts_dir
-from betterharness.runner import BudgetExceeded
+from betterharness.runner import Budget, BudgetExceeded
 from betterharness.store.folder import RunFolder
 
 Reviewer = Callable[[Evidence], Decision | None]
@@ -41,6 +41,7 @@ class HillClimb:
     split: Split
     folder: RunFolder
     evaluator: Evaluator
+    budget: Budget
     proposer: ModelClient
     reviewer: Reviewer | None = None
 
@@ -58,12 +59,8 @@ class HillClimb:
 
     async def evaluate(self, version: str, name: SplitName, label: str, capture: bool = False) -> Evaluation:
         """Scores of a stored harness version on a split; refused before spending when a cap would pass."""
-        harness, cases = self.folder.versions.load(version), self.of(name)
-        why = self.evaluator.budget.refusal(self.evaluator.pending(harness, cases, self.epochs))
-        if why is not None:
-            raise BudgetExceeded(why)
-        return await self.evaluator.evaluate(harness, cases, self.epochs, label=f"{label} on {name}",
-                                             capture_traces=capture)
+        return await self.evaluator.evaluate(self.folder.versions.load(version), self.of(name), self.epochs,
+                                             label=f"{label} on {name}", capture_traces=capture)
 
     async def run(self, baseline: Harness) -> OptimizeState:
         """Baseline, iterations, final evaluation; returns the state (``waiting_for_review`` or complete)."""
@@ -105,9 +102,9 @@ class HillClimb:
             if all(s.passed for s in opt.scores):
                 self.state.stop_reason = "every optimization case passes"
                 return
-            needed = len(self.of("optimization")) * self.epochs  # the least a candidate's validation runs
-            if (why := self.evaluator.budget.refusal(needed)) is not None:
-                raise BudgetExceeded(why)
+            needed = (len(self.of("optimization")) + len(self.of("holdout"))) * self.epochs
+            if (why := self.budget.refusal(needed)) is not None:  # what a candidate's validation will run
+                raise BudgetExceeded(f"{why}, before iteration {len(done) + 1}")
             iteration = await self.step(len(done) + 1, opt)
             self.state.iterations.append(iteration)
             self.save()
@@ -147,9 +144,13 @@ class HillClimb:
         self.folder.versions.save(candidate)
         iteration.candidate = candidate.hash
         self.folder.save_step(index, "candidate.diff", diff(incumbent, candidate))
-        cand_opt = await self.evaluate(candidate.hash, "optimization", f"candidate {index}")
-        inc_hold = await self.evaluate(incumbent.hash, "holdout", "incumbent")
-        cand_hold = await self.evaluate(candidate.hash, "holdout", f"candidate {index}")
+        try:
+            cand_opt = await self.evaluate(candidate.hash, "optimization", f"candidate {index}")
+            inc_hold = await self.evaluate(incumbent.hash, "holdout", "incumbent")
+            cand_hold = await self.evaluate(candidate.hash, "holdout", f"candidate {index}")
+        except BudgetExceeded as exc:
+            raise BudgetExceeded(f"{exc}, while validating iteration {index} (its rollouts are kept: a larger "
+                                 "budget resumes it)") from None
         self.state.holdout_consultations += 1
         iteration.gate = gate(self.of("optimization"), opt.scores, cand_opt.scores, self.config.optimizer.gate,
                               inc_hold.scores, cand_hold.scores, self.of("holdout"))
@@ -166,11 +167,11 @@ class HillClimb:
         prompt = render_proposer_prompt(template, incumbent, diagnosis, self.history(),
                                         {"together": self.config.optimizer.surfaces_together})
         self.folder.save_step(index, "proposer_prompt.md", prompt)
-        if (why := self.evaluator.budget.refusal(0)) is not None:
+        if (why := self.budget.refusal(0)) is not None:
             raise BudgetExceeded(why)
         text, usage = await ask(self.proposer.bind(call=index), prompt)
         self.state.proposer_cost_usd += usage.cost_usd or 0.0
-        self.evaluator.budget.add_cost(usage.cost_usd or 0.0)
+        self.budget.add_cost(usage.cost_usd or 0.0)
         self.folder.save_step(index, "proposer_answer.txt", text)
         return parse_proposal(text)
 

@@ -87,6 +87,7 @@ async def score_trace(
         completion_tokens=trace.usage.completion_tokens,
         total_tokens=trace.usage.total_tokens,
         cost_usd=trace.usage.cost_usd,
+        aux_cost_usd=trace.aux_usage.cost_usd,
         error=trace.error or _judge_failure(trace),
         stop_reason=trace.stop_reason,
     )

@@ -41,8 +41,14 @@ class Score(BaseModel):
     completion_tokens: int = 0
     total_tokens: int = 0
     cost_usd: float | None = None
+    aux_cost_usd: float | None = Field(default=None, description="Judge and simulated-user cost of the rollout.")
     error: str | None = None
     stop_reason: str = "final"
+
+    @property
+    def total_cost_usd(self) -> float:
+        """What the rollout cost in all (agent, judge, simulated user); unknown costs count as 0."""
+        return (self.cost_usd or 0.0) + (self.aux_cost_usd or 0.0)
 
     @property
     def passed(self) -> bool:

@@ -63,8 +63,8 @@ class RolloutStore:
                 and (wanted is None or key.case_id in wanted)]
 
     def cost_usd(self) -> float:
-        """The agent cost of every stored rollout (unknown costs count as 0)."""
-        return sum(s.cost_usd or 0.0 for s in self._scores.values())
+        """What every stored rollout cost (agent, judge and simulated user; unknown costs count as 0)."""
+        return sum(s.total_cost_usd for s in self._scores.values())
 
     def add(self, trace: Trace, score: Score) -> None:
         """Append one finished rollout (trace first, so a score never lacks its trace), flushed at once."""
