@@ -20,21 +20,17 @@ from betterharness.digest import canonical_json, digest_files, digest_of, sha256
 from betterharness.evals.case import EvalCase
 from betterharness.evals.load import CaseSet, load_cases
 from betterharness.harness.templates import Harness, load_harness
-from betterharness.paths import prompts_dir
+from betterharness.paths import USER_PROMPT, prompts_dir
 
 HASH_VERSION = 2
 NOT_HASHED = ("runtime", "name")
 """Top-level config keys that never change results."""
-JUDGE_PROMPT = "judge.md.j2"
-USER_PROMPT = "user.md.j2"
 PACKAGES = ("betterharness", "hydra-core", "omegaconf", "pydantic", "litellm", "jinja2", "xllamacpp", "langsmith")
 
 
 def prompts_used(config: ExperimentConfig, cases: Sequence[EvalCase]) -> list[str]:
     """The prompt templates (under ``prompts/``) that can shape this run's results."""
-    used = []
-    if any(a.name == "llm_judge" for case in cases for a in case.success):
-        used.append(JUDGE_PROMPT)
+    used = sorted({prompt for case in cases for a in case.success for prompt in a.prompts})
     if any(case.input.user is not None and case.input.user.replies is None for case in cases):
         used.append(USER_PROMPT)
     if config.optimizer.name != "none":

@@ -7,6 +7,11 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+JUDGE_PROMPT = "judge.md.j2"
+"""The LLM judge's prompt template, in ``prompts/``."""
+USER_PROMPT = "user.md.j2"
+"""The simulated user's prompt template, in ``prompts/``."""
+
 CHECKOUT = (PACKAGE_DIR.parent / "pyproject.toml").is_file()
 """True when running from a source checkout (editable install), where data lives beside the package."""
 

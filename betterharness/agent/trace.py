@@ -72,4 +72,5 @@ class Trace(BaseModel):
         """Every tool call in order, across steps."""
         return [call for step in self.steps for call in step.tool_calls]
 
+
 __all__ = ["Annotation", "Step", "StopReason", "ToolCall", "ToolResult", "Trace", "Usage"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from betterharness.evals.case import SimulatedUser
 from betterharness.models.completion import ModelClient, Usage
-from betterharness.paths import prompts_dir
+from betterharness.paths import USER_PROMPT, prompts_dir
 from betterharness.sandbox import render_text
 
 
@@ -21,7 +21,7 @@ class UserSimulator:
         self.max_turns = min(spec.max_turns, max_turns)
         self.turns = 0
         self.usage = Usage()
-        self.template = template or prompts_dir() / "user.md.j2"
+        self.template = template or prompts_dir() / USER_PROMPT
 
     def opening(self) -> str:
         """The first user message."""

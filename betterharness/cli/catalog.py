@@ -81,6 +81,3 @@ def main(argv: list[str] | None = None) -> int:
     print(f"all {len(found.cases)} case files are valid")
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

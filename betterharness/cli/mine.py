@@ -22,7 +22,7 @@ from betterharness.evals.load import load_all
 from betterharness.evals.mining import MineResult, mine
 from betterharness.integrations.langsmith import fetch_runs
 from betterharness.paths import evals_dir
-from betterharness.store.mining import read_traces
+from betterharness.store.mining_input import read_traces
 
 
 def _parser() -> argparse.ArgumentParser:

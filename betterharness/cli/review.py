@@ -8,7 +8,7 @@ from pathlib import Path
 
 from betterharness.errors import BHError, run_cli
 from betterharness.evals.split import Split
-from betterharness.optimize.review import Evidence, apply_decision, ask_human, evidence
+from betterharness.optimize.review import Evidence, ask_human, evidence, record_decision
 from betterharness.optimize.state import STATE_FILE, Decision, OptimizeState
 from betterharness.report.review import show
 from betterharness.store.folder import RunFolder, now
@@ -45,8 +45,7 @@ def _decide(args: argparse.Namespace) -> Decision:
                             reason=args.reason or "(no reason given)", by="human:cli", at=now())
     else:
         decision = ask_person(found)
-    apply_decision(state, folder, pending, decision)
-    folder.save(STATE_FILE, state)
+    record_decision(state, folder, pending, decision)
     record = folder.read_record() or {}
     command = " ".join(["python -m betterharness", *record.get("overrides", [])])
     print(f"recorded: {decision.verdict} ({decision.reason}). Continue the run with:\n  {command}", file=sys.stderr)

@@ -12,8 +12,6 @@ import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +33,6 @@ if TYPE_CHECKING:  # the orchestration is imported when a job runs, so `--help` 
     from betterharness.store.folder import RunFolder
 
 PROPOSER_MIN_TOKENS = 1024
-LOG_FILE = "betterharness.log"
 
 
 def warn_invalid(errors: list[CaseError]) -> None:
@@ -144,6 +141,27 @@ def plan_text(hill: HillClimb) -> str:
             f"up to {iterations} iterations: at most {total} rollouts")
 
 
+def older_runs(experiment: Experiment) -> list[Path]:
+    """Folders under the outputs root where an earlier release ran this same experiment (another identity)."""
+    from betterharness.experiment import HASH_VERSION, NOT_HASHED
+    from betterharness.store.folder import runs_under
+    from betterharness.store.format import StoreError
+
+    def results_config(config: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in config.items() if k not in NOT_HASHED}
+
+    ours = results_config(experiment.config.model_dump(mode="json"))
+    found = []
+    for run in runs_under(Path(experiment.config.runtime.outputs)):
+        try:
+            record = run.read_record() or {}
+        except StoreError:
+            continue
+        if record.get("hash_version", 1) < HASH_VERSION and results_config(record.get("config") or {}) == ours:
+            found.append(run.path)
+    return found
+
+
 def run_experiment(experiment: Experiment, reviewer: Reviewer | None = None) -> Path:
     """Run the experiment in its folder; return the report path. Resumes what an earlier run finished."""
     from betterharness.store.folder import RunFolder
@@ -151,10 +169,16 @@ def run_experiment(experiment: Experiment, reviewer: Reviewer | None = None) -> 
     config = experiment.config
     logging.getLogger("betterharness").setLevel(config.runtime.log_level)
     warn_invalid(experiment.cases.errors)
+    for old in older_runs(experiment):
+        print(f"note: {old} holds this experiment from an earlier betterharness (another identity scheme); "
+              f"its rollouts are not reused here. Delete it when you no longer need it.", file=sys.stderr)
     folder = RunFolder(experiment.folder)
-    if config.optimizer.name != "none":
-        return asyncio.run(optimize_run(experiment, folder, reviewer))
-    return asyncio.run(plain_run(experiment, folder))
+    try:
+        if config.optimizer.name != "none":
+            return asyncio.run(optimize_run(experiment, folder, reviewer))
+        return asyncio.run(plain_run(experiment, folder))
+    finally:
+        folder.rollouts.close()
 
 
 def summarize(config: ExperimentConfig, report: Path) -> str:
@@ -170,27 +194,13 @@ def summarize(config: ExperimentConfig, report: Path) -> str:
     return line
 
 
-@contextmanager
-def _log_to(folder: Path) -> Iterator[None]:
-    """Copy the log into ``<run folder>/betterharness.log`` for the duration of one job."""
-    folder.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(folder / LOG_FILE, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        yield
-    finally:
-        root.removeHandler(handler)
-        handler.close()
-
-
 @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
 def _app(cfg: DictConfig) -> None:
     from betterharness.cli.review import terminal_reviewer
     from betterharness.config.load import load_config
     from betterharness.experiment import prepare
     from betterharness.runner import BudgetExceeded
+    from betterharness.store.folder import RunFolder
 
     hydra_cfg = HydraConfig.get()
     choices = {str(k): v for k, v in OmegaConf.to_container(hydra_cfg.runtime.choices).items()  # type: ignore[union-attr]
@@ -199,7 +209,7 @@ def _app(cfg: DictConfig) -> None:
     try:
         config = load_config(cfg, choices, overrides)
         experiment = prepare(config, choices, overrides)
-        with _log_to(experiment.folder):
+        with RunFolder(experiment.folder).log_to():
             report = run_experiment(experiment, terminal_reviewer)
         print(summarize(config, report))
     except BHError as error:

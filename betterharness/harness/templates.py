@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from betterharness.atomic import write_text
 from betterharness.config.schema import HarnessConfig
 from betterharness.digest import digest_of
 from betterharness.errors import ConfigError, TemplateError
@@ -102,6 +103,4 @@ def load_harness(config: HarnessConfig) -> Harness:
 def write_harness(harness: Harness, folder: Path) -> None:
     """Write ``harness`` as a template set, usable later as ``harness=<folder name>``."""
     for surface, source in harness.sources.items():
-        path = folder / surface_path(surface)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(source if source.endswith("\n") else source + "\n", encoding="utf-8")
+        write_text(folder / surface_path(surface), source if source.endswith("\n") else source + "\n")

@@ -40,15 +40,15 @@ def configured_responses(options: dict[str, Any]) -> list[Any] | None:
     return None if responses is None else list(responses)
 
 
-def case_script(case: EvalCase, role: str) -> tuple[list[Any], list[ScriptVariant]]:
-    """The responses (and, for the agent, the harness-dependent variants) a case declares for ``role``."""
+def case_script(case: EvalCase, role: str) -> tuple[list[Any] | None, list[ScriptVariant]]:
+    """The responses (and, for the agent, the harness-dependent variants) a case declares for ``role``;
+    None when it declares none."""
     script = case.script
     if role == "agent":
         agent = script.agent if script is not None and script.agent is not None else case.ideal.trajectory
-        return list(agent or []), list(script.variants) if script is not None else []
-    if role in ("judge", "user") and script is not None:
-        return list(getattr(script, role) or []), []
-    return [], []
+        return (None if agent is None else list(agent)), list(script.variants) if script is not None else []
+    declared = getattr(script, role, None) if script is not None and role in ("judge", "user") else None
+    return (None if declared is None else list(declared)), []
 
 
 def _step(item: Any) -> ScriptedStep:
@@ -81,7 +81,9 @@ class ScriptedClient(ModelClient):
                  responses: Sequence[Any] | None = None, variants: Sequence[ScriptVariant] = (),
                  label: str = "") -> None:
         super().__init__(model, runtime, role)
-        self._queue = list(responses) if responses is not None else configured_responses(model.options)
+        self._queue: list[Any] | None = list(responses) if responses is not None else None
+        if responses is None and not label:
+            self._queue = configured_responses(model.options)
         self._variants = list(variants)
         self.label = label or "the unbound client"
 
@@ -91,9 +93,9 @@ class ScriptedClient(ModelClient):
             responses, variants = case_script(case, self.role)
             return ScriptedClient(self.model, self.runtime, self.role, responses, variants, f"rollout of {case.id!r}")
         if call:
-            configured = configured_responses(self.model.options) or []
-            return ScriptedClient(self.model, self.runtime, self.role, configured[call - 1: call], (),
-                                  f"call {call}")
+            configured = configured_responses(self.model.options)
+            return ScriptedClient(self.model, self.runtime, self.role,
+                                  None if configured is None else configured[call - 1: call], (), f"call {call}")
         return self
 
     async def complete(

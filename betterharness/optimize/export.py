@@ -24,8 +24,7 @@ class Exported:
 def export(final: Harness, base: str, folder: RunFolder, destination: str | None = None) -> Exported:
     """Write ``final`` as ``<base>_opt_<hash>`` under ``<run>/harness/`` and under ``destination`` if given."""
     name = f"{base}_opt_{final.hash[:8]}"
-    inside = folder.harness_dir(name)
-    write_harness(final, inside)
+    inside = folder.export_harness(final, name)
     paths = [inside]
     root = inside.parent
     if destination:

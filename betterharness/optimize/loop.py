@@ -22,7 +22,7 @@ from betterharness.optimize.evaluator import Evaluation, Evaluator
 from betterharness.optimize.gate import gate, proposer_view
 from betterharness.optimize.propose import HistoryItem, Proposal, Rejected, ask, candidate_from, parse_proposal
 from betterharness.optimize.propose import render_prompt as render_proposer_prompt
-from betterharness.optimize.review import Evidence, apply_decision, auto_decide, evidence
+from betterharness.optimize.review import Evidence, auto_decide, evidence, record_decision
 from betterharness.optimize.state import STATE_FILE, Decision, Iteration, OptimizeState
 from betterharness.paths import prompts_dir
 from betterharness.runner import Budget, BudgetExceeded
@@ -201,5 +201,5 @@ class HillClimb:
             decision = None
         if decision is None:
             return False
-        apply_decision(self.state, self.folder, iteration, decision)
+        record_decision(self.state, self.folder, iteration, decision)
         return True

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from betterharness.config.schema import ReviewConfig
 from betterharness.harness.diff import changed_surfaces, diff
+from betterharness.harness.templates import Harness
 from betterharness.optimize.gate import GateResult
-from betterharness.optimize.state import Decision, Iteration, OptimizeState
+from betterharness.optimize.state import STATE_FILE, Decision, Iteration, OptimizeState
 from betterharness.store.folder import RunFolder, now
 from betterharness.store.rollouts import RolloutKey
 
@@ -104,21 +105,41 @@ def ask_human(iteration: Iteration, sources: dict[str, str], read: Callable[[str
                     edited_sources=edited)
 
 
-def apply_decision(state: OptimizeState, folder: RunFolder, iteration: Iteration, decision: Decision) -> None:
-    """Record a review decision; an approved (or edited) candidate becomes the incumbent; the run goes on."""
+def edited_candidate(candidate: Harness, iteration: Iteration, decision: Decision) -> Harness | None:
+    """The version a reviewer's ``edit`` makes of the candidate (checked to render), or None for no edit."""
+    if decision.verdict != "edit" or not decision.edited_sources:
+        return None
+    for surface, source in decision.edited_sources.items():
+        candidate = candidate.with_source(surface, source)
+    edited = candidate.model_copy(update={"parent": iteration.incumbent})
+    edited.check()
+    return edited
+
+
+def apply_decision(state: OptimizeState, iteration: Iteration, decision: Decision, edited: str | None = None) -> None:
+    """Apply a review decision to the state: an approved candidate (or the ``edited`` version of it)
+    becomes the incumbent, a rejected one does not; either way the run goes on."""
     iteration.decision = decision
     if decision.verdict == "reject":
         iteration.outcome = "rejected"
     else:
-        if decision.verdict == "edit" and decision.edited_sources:
-            candidate = folder.versions.load(iteration.candidate or "")
-            for surface, source in decision.edited_sources.items():
-                candidate = candidate.with_source(surface, source)
-            candidate = candidate.model_copy(update={"parent": iteration.incumbent})
-            candidate.check()
-            folder.versions.save(candidate)
-            iteration.candidate = candidate.hash
+        iteration.candidate = edited or iteration.candidate
         iteration.outcome = "accepted"
         state.incumbent = iteration.candidate or state.incumbent
     state.status = "running"
+
+
+def record_decision(state: OptimizeState, folder: RunFolder, iteration: Iteration, decision: Decision) -> None:
+    """Apply a decision and store what it made: the edited version, the iteration and the state.
+
+    The loop and ``python -m betterharness review`` both decide through this function.
+    """
+    edited = None
+    if decision.verdict == "edit":
+        version = edited_candidate(folder.versions.load(iteration.candidate or ""), iteration, decision)
+        if version is not None:
+            folder.versions.save(version)
+            edited = version.hash
+    apply_decision(state, iteration, decision, edited)
     folder.save_step(iteration.index, "iteration.json", iteration)
+    folder.save(STATE_FILE, state)

@@ -59,34 +59,36 @@ class CaseHistory:
         return sorted(key for key, results in self.outcomes.items() if any(results) and not all(results))
 
 
-def _harness_label(folder: Path, score: Score) -> str:
+def _harness_name(run: RunFolder) -> str | None:
     try:
-        record = RunFolder(folder).read_record() or {}
-        name = record["config"]["harness"]["name"]
+        record = run.read_record() or {}
+        return str(record["config"]["harness"]["name"])
     except (StoreError, KeyError, TypeError):
-        return score.harness_hash[:8]
-    return f"{name}@{score.harness_hash[:8]}"
+        return None
 
 
 def collect(outputs: Path) -> tuple[dict[str, CaseHistory], list[Path]]:
-    """Case histories from every ``outputs/*/scores.jsonl``, and the score files read."""
+    """Case histories from the scores of every run folder under ``outputs``, and the score files read."""
     if not outputs.is_dir():
         raise BHError(f"no outputs folder at {outputs}", file=outputs,
                       fix="run an eval first (python -m betterharness ...) or pass --outputs DIR")
-    files = sorted(outputs.glob(f"*/{SCORES}"))
-    if not files:
-        raise BHError(f"no */scores.jsonl under {outputs}", file=outputs,
+    runs = [RunFolder(path.parent) for path in sorted(outputs.glob(f"*/{SCORES}"))]
+    if not runs:
+        raise BHError(f"no */{SCORES} under {outputs}", file=outputs,
                       fix="run an eval first, or point --outputs at the folder holding the run folders")
     histories: dict[str, CaseHistory] = {}
-    for path in files:
+    for run in runs:
+        path = run.rollouts.scores_path
+        name = _harness_name(run)
         unique = {RolloutKey.of(s): s for s in read_jsonl(path, Score, strict=True,
                                                             fix="delete or repair that line; each line is one Score")}
         for score in unique.values():
             history = histories.setdefault(score.case_id, CaseHistory(score.case_id))
             history.tier, history.tags = score.tier, list(score.tags)
-            history.outcomes[(score.model, _harness_label(path.parent, score))].append(score.passed)
+            label = f"{name}@{score.harness_hash[:8]}" if name else score.harness_hash[:8]
+            history.outcomes[(score.model, label)].append(score.passed)
             history.failed_assertions.update(v.assertion for v in score.verdicts if not v.passed)
-    return histories, files
+    return histories, [run.rollouts.scores_path for run in runs]
 
 
 def classify(histories: dict[str, CaseHistory], min_epochs: int) -> dict[str, list[CaseHistory]]:

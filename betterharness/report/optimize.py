@@ -62,6 +62,16 @@ def _iteration(result: OptimizeOutcome, index: int) -> str:
     return "\n".join(lines)
 
 
+def _test_line(result: OptimizeOutcome) -> str:
+    if not result.split.test:
+        return "no sealed test split (split.test=0)"
+    phases = [p for p in ("baseline", "final") if "test" in result.metrics.get(p, {})]
+    if phases == ["baseline", "final"]:
+        return "the test split was only scored, at baseline and at the end, and never read by a decision"
+    return (f"the test split was scored only at {' and '.join(phases) or 'no point'} (the run stopped before "
+            "the end) and never read by a decision")
+
+
 def render_optimize_report(result: OptimizeOutcome) -> str:
     """The markdown report of one optimize run."""
     state, split = result.state, result.split
@@ -82,8 +92,7 @@ def render_optimize_report(result: OptimizeOutcome) -> str:
         f"- baseline harness `{state.baseline}` → final `{state.incumbent}` "
         f"({len(accepted)} accepted of {len(state.iterations)} iterations)",
         f"- stopped: {state.stop_reason or 'finished'} · holdout consulted {state.holdout_consultations} "
-        "time(s) as a gate (repeated use biases it upward); the test split was only scored, at baseline and "
-        "at the end, and never read by a decision",
+        f"time(s) as a gate (repeated use biases it upward); {_test_line(result)}",
         f"- rollouts: {result.rollouts} · cost: ${result.cost_usd:.4f}",
         exported, "",
         "## Correctness per tag, before and after", "",

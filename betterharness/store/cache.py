@@ -17,11 +17,11 @@ from betterharness.config.schema import ExperimentConfig
 from betterharness.digest import canonical_json, digest_files, sha256_hex
 from betterharness.evals.case import EvalCase
 from betterharness.formats import FORMAT_KEY, FORMAT_VERSION
-from betterharness.paths import prompts_dir
+from betterharness.paths import JUDGE_PROMPT, USER_PROMPT, prompts_dir
 from betterharness.scoring.score import Score
 
 CACHE_VERSION = 2
-ROLLOUT_PROMPTS = ("judge.md.j2", "user.md.j2")
+ROLLOUT_PROMPTS = (JUDGE_PROMPT, USER_PROMPT)
 """The prompt templates that shape a rollout (the proposer's does not)."""
 
 

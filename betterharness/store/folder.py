@@ -8,7 +8,7 @@
 | ``split.json``, ``optimize_state.json`` | ``save`` / ``load`` (typed by the caller's model) |
 | ``versions/<hash>.json`` | ``versions`` |
 | ``iterations/<NNN>/…`` | ``save_step`` / ``load_step_text`` |
-| ``report.md``, ``harness/<name>/`` | ``write_report``, ``harness_dir`` |
+| ``report.md``, ``harness/<name>/``, ``betterharness.log`` | ``write_report``, ``export_harness``, ``log_to`` |
 
 Every JSON document carries the format version (``store/format.py``).
 """
@@ -16,7 +16,10 @@ Every JSON document carries the format version (``store/format.py``).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +28,7 @@ import yaml
 from pydantic import BaseModel
 
 from betterharness.atomic import write_text
+from betterharness.harness.templates import Harness, write_harness
 from betterharness.store.format import load_json, load_model, save_json
 from betterharness.store.rollouts import RolloutStore
 from betterharness.store.versions import VersionStore
@@ -32,6 +36,7 @@ from betterharness.store.versions import VersionStore
 EXPERIMENT = "experiment.json"
 METRICS = "metrics.json"
 REPORT = "report.md"
+LOG = "betterharness.log"
 SWEEP_ENV = "BH_SWEEP_ID"
 """Set by the sweep callback: every job of one multirun records the same sweep id."""
 M = TypeVar("M", bound=BaseModel)
@@ -102,9 +107,25 @@ class RunFolder:
         write_text(path, text)
         return path
 
-    def harness_dir(self, name: str) -> Path:
-        """Where an exported harness template set goes inside the run folder."""
-        return self.path / "harness" / name
+    def export_harness(self, harness: Harness, name: str) -> Path:
+        """Write ``harness`` as the template set ``<run>/harness/<name>/``; return its folder."""
+        folder = self.path / "harness" / name
+        write_harness(harness, folder)
+        return folder
+
+    @contextmanager
+    def log_to(self) -> Iterator[None]:
+        """Copy the package's log into ``betterharness.log`` here while the block runs (one job of a sweep)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(self.path / LOG, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+            handler.close()
 
     # -- iterations/<NNN>/ ----------------------------------------------------------------------
     def step_dir(self, index: int) -> Path:

@@ -81,6 +81,16 @@ def load_model(path: Path, model: type[M]) -> M | None:
                              "outputs folder") from None
 
 
+def _refuse_if_newer(line: str, where: str) -> None:
+    """A record that does not validate may be a newer release's: refuse it rather than skip it."""
+    try:
+        raw = json.loads(line)
+    except ValueError:
+        return
+    if isinstance(raw, dict) and isinstance(raw.get(FORMAT_KEY), int):
+        check_version(raw[FORMAT_KEY], where)
+
+
 def read_jsonl(path: Path, model: type[M], *, strict: bool = False, fix: str = "") -> list[M]:
     """Every record of a JSON-lines file as ``model``; a torn last line (an interrupted run) is skipped.
 
@@ -102,6 +112,7 @@ def read_jsonl(path: Path, model: type[M], *, strict: bool = False, fix: str = "
             check_version(getattr(item, FORMAT_KEY, 0), f"{path}:{number}")
             items.append(item)
         except ValidationError as exc:
+            _refuse_if_newer(line, f"{path}:{number}")
             torn = number == len(lines) and exc.errors()[0]["type"] == "json_invalid"
             if strict and not torn:
                 raise StoreError(f"line {number} is not a valid {model.__name__}: {exc.errors()[0]['msg']}",

@@ -111,3 +111,15 @@ def test_scores_are_final_when_written_so_they_agree_with_metrics(tmp_path: Path
     metrics = json.loads((run / "metrics.json").read_text())
     recomputed = json.loads(aggregate(scores).model_dump_json())
     assert metrics["overall"] == recomputed["overall"] and metrics["per_tag"] == recomputed["per_tag"]
+
+
+def test_a_run_of_the_same_experiment_by_an_earlier_release_is_pointed_out(tmp_path: Path, suite: Path) -> None:
+    outputs = tmp_path / "out"
+    args = ["model=scripted", "roles=scripted", f"evals.root={suite}", "evals=all", f"runtime.outputs={outputs}"]
+    assert bh(*args).returncode == 0
+    record = json.loads((_only_run(outputs) / "experiment.json").read_text())
+    old = outputs / "0123456789ab"
+    old.mkdir()
+    (old / "experiment.json").write_text(json.dumps({"hash_version": 1, "config": record["config"]}))
+    again = bh(*args)
+    assert again.returncode == 0 and f"note: {old} holds this experiment from an earlier betterharness" in again.stderr

@@ -18,7 +18,7 @@ from betterharness.evals.mining import Deduplicator, cut_point, draft_case, is_c
 from betterharness.evals.transcripts import normalize_messages
 from betterharness.integrations.langsmith import fetch_runs
 from betterharness.scoring.score import Score
-from betterharness.store.mining import from_trace
+from betterharness.store.mining_input import from_trace
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../schema.json"
 

@@ -217,13 +217,13 @@ def test_a_budget_stop_inside_an_iteration_is_reported_and_resumable(workspace: 
 
 def test_a_spent_budget_does_not_hide_the_real_stop_reason(workspace: dict[str, Path]) -> None:
     ws = workspace
-    uncapped = bh(*args(ws, proposals(ws, PHRASE), "+model.options.cost_usd=0.004", "optimizer.budget.max_iterations=1"))
+    costly = ["+model.options.cost_usd=0.004", "optimizer.budget.max_iterations=1"]
+    uncapped = bh(*args(ws, proposals(ws, PHRASE), *costly))
     assert uncapped.returncode == 0, uncapped.stderr
     folder = run_dir(ws)
     spent = sum(json.loads(line)["cost_usd"] for line in (folder / "scores.jsonl").read_text().splitlines())
     shutil.rmtree(ws["out"])
-    capped = bh(*args(ws, proposals(ws, PHRASE), "+model.options.cost_usd=0.004", "optimizer.budget.max_iterations=1",
-                      f"optimizer.budget.max_cost_usd={spent + 1e-6:.6f}"))
+    capped = bh(*args(ws, proposals(ws, PHRASE), *costly, f"optimizer.budget.max_cost_usd={spent + 1e-6:.6f}"))
     assert capped.returncode == 0, capped.stderr
     state = json.loads((run_dir(ws) / "optimize_state.json").read_text())
     assert state["stop_reason"] == "max iterations (1) reached"

@@ -197,3 +197,19 @@ def test_reviewer_edit_goes_through_the_editor(tmp_path, monkeypatch) -> None:
     decision = ask_human(Iteration(index=1, incumbent="h"), {"tool:a": "Use it often.\n"}, read=lambda _: next(answers))
     assert decision.verdict == "edit" and decision.reason == "tone it down"
     assert decision.edited_sources == {"tool:a": "Use it sparingly.\n"}
+
+
+def test_apply_decision_is_a_plain_function_of_plain_values() -> None:
+    from betterharness.optimize.review import apply_decision
+    from betterharness.optimize.state import Decision, OptimizeState
+
+    state = OptimizeState(baseline="b", incumbent="b", status="waiting_for_review")
+    iteration = Iteration(index=1, incumbent="b", candidate="c", outcome="pending_review")
+    apply_decision(state, iteration, Decision(verdict="approve", reason="ok", by="human:x", at="now"))
+    assert (state.incumbent, state.status, iteration.outcome) == ("c", "running", "accepted")
+    rejected = Iteration(index=2, incumbent="c", candidate="d", outcome="pending_review")
+    apply_decision(state, rejected, Decision(verdict="reject", reason="no", by="human:x", at="now"))
+    assert (state.incumbent, rejected.outcome) == ("c", "rejected")
+    edited = Iteration(index=3, incumbent="c", candidate="e", outcome="pending_review")
+    apply_decision(state, edited, Decision(verdict="edit", reason="tweak", by="human:x", at="now"), edited="e2")
+    assert (state.incumbent, edited.candidate) == ("e2", "e2")

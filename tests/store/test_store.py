@@ -40,6 +40,10 @@ def test_a_file_from_a_newer_release_is_refused_and_an_old_one_is_read(tmp_path:
     (tmp_path / "traces.jsonl").write_text(newer.model_dump_json() + "\n")
     with pytest.raises(StoreError, match="newer betterharness"):
         read_jsonl(tmp_path / "traces.jsonl", Trace)
+    reshaped = {"format_version": FORMAT_VERSION + 1, "case": "c", "renamed_field": 1}  # no longer validates
+    (tmp_path / "scores.jsonl").write_text(json.dumps(reshaped) + "\n")
+    with pytest.raises(StoreError, match="newer betterharness"):
+        RolloutStore(tmp_path)  # refused, not skipped and silently re-run
 
 
 def test_rollouts_are_indexed_and_read_back_after_reopening(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import jsonschema
 from betterharness.agent.tools.base import Tool, ToolFailure, ToolSpec
 from betterharness.agent.tools.filesystem import VirtualFilesystem
 from betterharness.agent.tools.memory import MemoryStore
-from betterharness.agent.tools.sources import TOOL_SOURCES, World
+from betterharness.agent.tools.sources import TOOL_SOURCES, World, toolset_rank
 from betterharness.agent.trace import ToolResult
 from betterharness.evals.case import Environment
 
@@ -79,7 +79,7 @@ class ToolEnvironment:
         self._calls: list[CallRecord] = []
         world = World(environment=env, fs=self._fs, memory=self._memory)
         tools: dict[str, Tool] = {}
-        for source in [*(s for s in ("filesystem", "memory") if s in env.toolsets), "mock"]:
+        for source in [*sorted(set(env.toolsets), key=toolset_rank), "mock"]:
             tools.update((tool.spec.name, tool) for tool in TOOL_SOURCES.get(source)(world))
         self._tools = tools
         describe = describe or (lambda _name, default: default)

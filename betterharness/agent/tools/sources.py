@@ -29,6 +29,15 @@ class World:
 ToolSource = Callable[[World], list[Tool]]
 """A source: the world of one rollout in, its tools out."""
 
+BUILTIN_ORDER = ("filesystem", "memory")
+"""Built-in toolsets are offered in this order, whatever order a case lists them in."""
+
+
+def toolset_rank(name: str) -> tuple[int, str]:
+    """Sort key of a toolset: the built-ins in their order, then any other source by name."""
+    return (BUILTIN_ORDER.index(name) if name in BUILTIN_ORDER else len(BUILTIN_ORDER), name)
+
+
 TOOL_SOURCES: Registry[ToolSource] = Registry("tool source", key="environment.toolsets")
 TOOL_SOURCES.register("filesystem", lambda world: world.fs.tools())
 TOOL_SOURCES.register("memory", lambda world: world.memory.tools())

@@ -25,6 +25,8 @@ class Assertion(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: ClassVar[str] = ""
     shorthand: ClassVar[str | None] = None
+    prompts: ClassVar[tuple[str, ...]] = ()
+    """Prompt templates (in ``prompts/``) its check renders: they are part of the experiment's identity."""
 
     def to_yaml(self) -> dict[str, Any]:
         """The single-key mapping this assertion is written as in a case file."""

@@ -20,13 +20,13 @@ from betterharness.agent.trace import Annotation, Trace
 from betterharness.evals.assertions.judge import LLMJudge, Show
 from betterharness.evals.assertions.text import as_list
 from betterharness.evals.case import EvalCase
-from betterharness.paths import prompts_dir
+from betterharness.paths import JUDGE_PROMPT, prompts_dir
 from betterharness.sandbox import render_text
 from betterharness.scoring.checks import checks, verdict
 from betterharness.scoring.context import ScoringContext
 from betterharness.scoring.score import Verdict
 
-JUDGE_TEMPLATE = "judge.md.j2"
+JUDGE_TEMPLATE = JUDGE_PROMPT
 MAX_CONCURRENT_CRITERIA = 8
 MESSAGE_CHARS = 2000
 RATIONALE_CHARS = 300
