@@ -77,13 +77,14 @@ class Budget:
         self.spent_usd = spent_usd
         self.in_flight = 0
         self._costed = 0
+        self._costed_usd = 0.0
 
     def refusal(self, upcoming: int = 1) -> str | None:
         """Why ``upcoming`` more rollouts may not start now, or None when they may."""
         if self.max_rollouts is not None and self.used + upcoming > self.max_rollouts:
             return f"rollout budget {self.max_rollouts} reached ({self.used} used, {upcoming} more needed)"
         if self.max_cost_usd is not None:
-            mean = self.spent_usd / self._costed if self._costed else None
+            mean = self._costed_usd / self._costed if self._costed else None
             if self.spent_usd >= self.max_cost_usd:
                 return f"cost budget ${self.max_cost_usd:g} reached (${self.spent_usd:.4f} used)"
             if mean is not None and self.spent_usd + (self.in_flight + upcoming) * mean > self.max_cost_usd:
@@ -104,7 +105,9 @@ class Budget:
         """Count a started rollout's cost once it finished (``paid=False``: a cache hit, not in the mean)."""
         self.in_flight -= 1
         self.spent_usd += cost_usd or 0.0
-        self._costed += int(paid)
+        if paid:
+            self._costed += 1
+            self._costed_usd += cost_usd or 0.0
 
     def add_cost(self, cost_usd: float) -> None:
         """Count a cost spent outside rollouts (the proposer)."""

@@ -31,6 +31,14 @@ def test_the_dollar_cap_reserves_the_mean_cost_of_rollouts_in_flight() -> None:
     assert "cost budget $0.01 reached" in str(budget.refusal())
 
 
+def test_the_mean_cost_ignores_what_was_spent_before() -> None:
+    budget = Budget(BudgetConfig(max_cost_usd=0.05), spent_usd=0.03)  # a resumed run, or the proposer
+    budget.start()
+    budget.settle(0.004)
+    budget.start()
+    assert budget.refusal() is None  # 0.034 + 2 × 0.004 (the mean of this run's rollouts) <= 0.05
+
+
 def _case(index: int) -> EvalCase:
     return EvalCase.model_validate({
         "id": f"c{index}", "description": "Answers.", "tags": ["t"],
