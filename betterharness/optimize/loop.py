@@ -32,6 +32,22 @@ Reviewer = Callable[[Evidence], Decision | None]
 """A person deciding a gated proposal; None when nobody can decide now (the run then waits for review)."""
 
 
+def history(iterations: Sequence[Iteration]) -> list[HistoryItem]:
+    """Earlier proposals with their outcomes and regressions, as the proposer may see them."""
+    items = []
+    for it in iterations:
+        summary = (f"{it.proposal.edit.op} on {it.proposal.edit.surface}: {it.proposal.rationale[:160]}"
+                   if it.proposal else "no usable proposal")
+        outcome = it.outcome + (f" ({it.rejection})" if it.rejection else "")
+        if it.gate is not None:
+            outcome += f"; gate: {'; '.join(proposer_view(it.gate.reasons))}"
+        if it.decision is not None:
+            outcome += f"; review: {it.decision.verdict} ({it.decision.reason})"
+        items.append(HistoryItem(iteration=it.index, summary=summary, outcome=outcome,
+                                 regressions=it.gate.transitions.broken if it.gate else []))
+    return items
+
+
 @dataclass
 class HillClimb:
     """What one optimize run works with: its config, split, folder, evaluator, proposer and reviewer."""
@@ -164,7 +180,7 @@ class HillClimb:
         if saved is not None:
             return parse_proposal(saved)
         template = prompts_dir() / self.config.optimizer.proposer_template
-        prompt = render_proposer_prompt(template, incumbent, diagnosis, self.history(),
+        prompt = render_proposer_prompt(template, incumbent, diagnosis, history(self.state.iterations),
                                         {"together": self.config.optimizer.surfaces_together})
         self.folder.save_step(index, "proposer_prompt.md", prompt)
         if (why := self.budget.refusal(0)) is not None:
@@ -174,21 +190,6 @@ class HillClimb:
         self.budget.add_cost(usage.cost_usd or 0.0)
         self.folder.save_step(index, "proposer_answer.txt", text)
         return parse_proposal(text)
-
-    def history(self) -> list[HistoryItem]:
-        """Earlier proposals with their outcomes and regressions, for the proposer."""
-        items = []
-        for it in self.state.iterations:
-            summary = (f"{it.proposal.edit.op} on {it.proposal.edit.surface}: {it.proposal.rationale[:160]}"
-                       if it.proposal else "no usable proposal")
-            outcome = it.outcome + (f" ({it.rejection})" if it.rejection else "")
-            if it.gate is not None:
-                outcome += f"; gate: {'; '.join(proposer_view(it.gate.reasons))}"
-            if it.decision is not None:
-                outcome += f"; review: {it.decision.verdict} ({it.decision.reason})"
-            items.append(HistoryItem(iteration=it.index, summary=summary, outcome=outcome,
-                                     regressions=it.gate.transitions.broken if it.gate else []))
-        return items
 
     def resolve(self, iteration: Iteration) -> bool:
         """Decide a gated proposal by policy or by the reviewer; False when it must wait for review."""

@@ -213,3 +213,45 @@ def test_apply_decision_is_a_plain_function_of_plain_values() -> None:
     edited = Iteration(index=3, incumbent="c", candidate="e", outcome="pending_review")
     apply_decision(state, edited, Decision(verdict="edit", reason="tweak", by="human:x", at="now"), edited="e2")
     assert (state.incumbent, edited.candidate) == ("e2", "e2")
+
+
+async def test_the_loop_needs_nothing_but_an_evaluator(tmp_path) -> None:
+    """HillClimb runs against a stand-in Evaluator: no runner, no agent, no store of rollouts."""
+    import json
+
+    from betterharness.config.schema import ExperimentConfig, HarnessConfig, ModelConfig, OptimizerConfig
+    from betterharness.harness.templates import load_harness
+    from betterharness.models import connect
+    from betterharness.optimize.evaluator import Evaluation
+    from betterharness.optimize.loop import HillClimb
+    from betterharness.runner import Budget
+    from betterharness.store import RunFolder
+
+    rule = "Always act with the tools instead of describing the action."
+    cases = [EvalCase.model_validate({"id": f"a{i}", "description": "d", "tags": ["a"],
+                                      "input": {"messages": [{"role": "user", "content": "go"}]},
+                                      "success": [{"final_text_contains": "x"}], "ideal": {"steps": 1, "tool_calls": 0}})
+             for i in range(6)]
+    asked: list[tuple[str, int]] = []
+
+    class StandIn:
+        async def evaluate(self, harness, cases, epochs, *, label, capture_traces=False) -> Evaluation:
+            asked.append((harness.hash, len(cases)))
+            good = rule in harness.sources["system_prompt"]
+            return Evaluation([Score(case_id=c.id, epoch=e, tags=c.tags, tier=c.tier, model="m",
+                                     harness_hash=harness.hash, correctness=float(good))
+                               for c in cases for e in range(epochs)])
+
+    proposal = {"edit": {"surface": "system_prompt", "op": "append", "text": rule}, "rationale": "act, do not describe"}
+    config = ExperimentConfig(model=ModelConfig(id="scripted/replay"), optimizer=OptimizerConfig(name="hillclimb"),
+                              harness=HarnessConfig(vars={"agent_name": "Ada"}))
+    proposer = connect(ModelConfig(id="scripted/replay", options={"responses": [json.dumps(proposal)]}),
+                       config.runtime, "proposer")
+    split = split_cases(cases, SplitConfig())
+    baseline = load_harness(config.harness)
+    hill = HillClimb(config, cases, split, RunFolder(tmp_path), StandIn(), Budget(config.optimizer.budget), proposer)
+    state = await hill.run(baseline)
+    assert state.status == "complete" and state.incumbent != baseline.hash
+    assert [it.outcome for it in state.iterations] == ["accepted"]
+    assert state.stop_reason == "every optimization case passes"
+    assert asked[0] == (baseline.hash, 3)
