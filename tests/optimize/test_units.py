@@ -228,10 +228,9 @@ async def test_the_loop_needs_nothing_but_an_evaluator(tmp_path) -> None:
     from betterharness.store import RunFolder
 
     rule = "Always act with the tools instead of describing the action."
-    cases = [EvalCase.model_validate({"id": f"a{i}", "description": "d", "tags": ["a"],
-                                      "input": {"messages": [{"role": "user", "content": "go"}]},
-                                      "success": [{"final_text_contains": "x"}], "ideal": {"steps": 1, "tool_calls": 0}})
-             for i in range(6)]
+    spec = {"description": "d", "tags": ["a"], "input": {"messages": [{"role": "user", "content": "go"}]},
+            "success": [{"final_text_contains": "x"}], "ideal": {"steps": 1, "tool_calls": 0}}
+    cases = [EvalCase.model_validate({"id": f"a{i}", **spec}) for i in range(6)]
     asked: list[tuple[str, int]] = []
 
     class StandIn:
