@@ -18,10 +18,12 @@ install: $(BIN)/python
 demo: install
 	$(BIN)/python -m betterharness
 
-# The house rules: the layers of DESIGN.md's data flow (import-linter) and the types (mypy, pydantic plugin).
+# The house rules: the layers of DESIGN.md's data flow (import-linter), the types (mypy, pydantic plugin)
+# and the lint, docstrings on public objects included (ruff).
 check: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/ruff check betterharness tests
 
 # The checks, then every test, including the real local-model smoke test.
 test: check
