@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 
 from betterharness.agent.tools.base import FunctionTool, Tool, ToolFailure, ToolSpec, object_schema
 from betterharness.agent.tools.virtual_paths import (
@@ -14,6 +13,7 @@ from betterharness.agent.tools.virtual_paths import (
     parent_of,
     relative_to,
 )
+from betterharness.safe_regex import RegexError, compile_regex
 
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 250
@@ -161,8 +161,8 @@ class VirtualFilesystem:
     ) -> str:
         """Search file contents for the regex ``pattern``; the output shape follows ``output_mode``."""
         try:
-            regex = re.compile(pattern)
-        except re.error as exc:
+            regex = compile_regex(pattern)
+        except RegexError as exc:
             message = f"invalid regex {pattern!r}: {exc}. Escape special characters such as ( [ . * with \\."
             raise ToolFailure(message) from None
         base, candidates = self._files_under(path)

@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 from betterharness.agent.tools.base import ToolFailure
+from betterharness.safe_regex import Pattern, RegexError, compile_regex
 
 
 def normalize_path(path: str) -> str:
@@ -42,12 +43,24 @@ def relative_to(path: str, directory: str) -> str:
     return path[len(directory.rstrip("/")) + 1 :]
 
 
+MAX_GLOB = 512
+"""Characters a glob pattern may have."""
+MAX_ALTERNATIVES = 256
+"""Patterns a glob's ``{a,b}`` groups may expand to."""
+
+
 def _expand_braces(pattern: str) -> list[str]:
     match = re.search(r"\{([^{}]*)\}", pattern)
     if match is None:
         return [pattern]
     head, tail = pattern[: match.start()], pattern[match.end() :]
-    return [out for option in match.group(1).split(",") for out in _expand_braces(head + option + tail)]
+    expanded: list[str] = []
+    for option in match.group(1).split(","):
+        expanded += _expand_braces(head + option + tail)
+        if len(expanded) > MAX_ALTERNATIVES:
+            raise ToolFailure(f"glob {pattern!r} expands to more than {MAX_ALTERNATIVES} patterns; "
+                              "simplify its {...} groups")
+    return expanded
 
 
 def _translate(pattern: str) -> str:
@@ -77,10 +90,15 @@ def _translate(pattern: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """Compile a glob (``*``, ``?``, ``[...]``, ``**`` across directories, ``{a,b}``) to a regex."""
+def glob_regex(pattern: str) -> Pattern:
+    """Compile a glob (``*``, ``?``, ``[...]``, ``**`` across directories, ``{a,b}``) to a linear-time regex."""
+    if len(pattern) > MAX_GLOB:
+        raise ToolFailure(f"glob pattern is {len(pattern)} characters; at most {MAX_GLOB}")
     alternatives = "|".join(_translate(p) for p in _expand_braces(pattern))
-    return re.compile(f"(?:{alternatives})")
+    try:
+        return compile_regex(f"(?:{alternatives})")
+    except RegexError as exc:
+        raise ToolFailure(f"invalid glob {pattern!r}: {exc}") from None
 
 
 def glob_match(pattern: str, path: str, base: str) -> bool:

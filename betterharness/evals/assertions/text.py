@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, ClassVar
 
 from pydantic import Field, field_validator
 
 from betterharness.evals.assertions.base import Assertion, assertion
+from betterharness.safe_regex import RegexError, compile_regex
 
 Texts = str | Annotated[list[str], Field(min_length=1)]
 """One text or a non-empty list of texts."""
@@ -47,18 +47,19 @@ class FinalTextExcludes(Assertion):
 
 @assertion("final_text_regex")
 class FinalTextRegex(Assertion):
-    """The final answer matches a regular expression (Python ``re.search``)."""
+    """The final answer matches a regular expression (RE2 syntax, searched anywhere, linear time)."""
 
     shorthand: ClassVar[str | None] = "pattern"
     pattern: str
-    flags: str = Field(default="", pattern=r"^[imsx]*$", description="Letters of i, m, s, x (re flags).")
+    flags: str = Field(default="", pattern=r"^[ims]*$",
+                       description="Letters of i, m, s (ignore case, multi-line, dot-all).")
 
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
         try:
-            re.compile(value)
-        except re.error as exc:
+            compile_regex(value)
+        except RegexError as exc:
             raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
         return value
 

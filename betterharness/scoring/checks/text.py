@@ -15,12 +15,12 @@ from betterharness.evals.assertions.text import (
     as_list,
 )
 from betterharness.evals.case import EvalCase
+from betterharness.safe_regex import compile_regex
 from betterharness.scoring.checks import checks, verdict
 from betterharness.scoring.context import ScoringContext
 from betterharness.scoring.score import Verdict
 
 PREVIEW_CHARS = 160
-REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 _URL_OR_CODE = re.compile(r"https?://\S+|```.*?```|`[^`\n]*`", re.DOTALL)
 
 
@@ -78,10 +78,7 @@ async def check_final_text_excludes(
 @checks(FinalTextRegex)
 async def check_final_text_regex(spec: FinalTextRegex, trace: Trace, case: EvalCase, ctx: ScoringContext) -> Verdict:
     """Pass when the pattern matches somewhere in the final answer."""
-    flags = 0
-    for letter in spec.flags:
-        flags |= REGEX_FLAGS[letter]
-    match = re.search(spec.pattern, trace.final_text, flags)
+    match = compile_regex(spec.pattern, spec.flags).search(trace.final_text)
     if match:
         return verdict(spec, True, f"matched {match.group(0)!r}")
     return verdict(spec, False, f"/{spec.pattern}/{spec.flags} not found in {preview(trace.final_text)}")
