@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from betterharness.config.schema import EvalsConfig
 from betterharness.errors import CaseError, ConfigError
 from betterharness.evals.case import EvalCase
-from betterharness.evals.yaml_lines import line_of, load_with_nodes
+from betterharness.evals.yaml_lines import YAMLLimit, line_of, load_with_nodes
 from betterharness.paths import evals_dir
 
 
@@ -48,6 +48,9 @@ def load_case_file(path: Path) -> EvalCase:
     try:
         text = path.read_text(encoding="utf-8")
         data, node = load_with_nodes(text)
+    except YAMLLimit as exc:
+        raise CaseError(f"case file refused: {exc}", file=_located(path, exc.line),
+                        fix="write the values out instead of repeating anchors (&a / *a), or split the case") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

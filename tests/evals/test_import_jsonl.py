@@ -273,3 +273,13 @@ def test_the_documented_example_imports(tmp_path: Path) -> None:
     (path,) = import_jsonl(source, tmp_path / "out", name="mydata").created
     case = load_case_file(path)
     assert all(verdicts(case, replay(case)))
+
+
+def test_a_line_that_nests_too_deeply_is_refused(tmp_path: Path) -> None:
+    deep: Any = "x"
+    for _ in range(100):
+        deep = [deep]
+    source = write_lines(tmp_path / "deep.jsonl", DECLINE, {**DECLINE, "id": "deep", "metadata": deep})
+    with pytest.raises(CaseError) as info:
+        import_jsonl(source, tmp_path / "out")
+    assert "nests" in info.value.problem and info.value.file == f"{source}:2"

@@ -98,3 +98,21 @@ def test_unknown_tag_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         select(load_all(tmp_path), EvalsConfig(include_tags=["nope"]))
     assert info.value.key == "evals.include_tags" and info.value.allowed == ["t"]
+
+
+def test_an_alias_bomb_is_refused_with_its_line_and_the_run_goes_on(tmp_path) -> None:
+    levels = ['            a: &a ["x","x","x","x","x","x","x","x","x"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        levels.append(f"            {name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    bomb = "\n".join([
+        "id: bomb", "description: An alias bomb.", "tags: [t]", "input: {messages: [{role: user, content: hi}]}",
+        "environment:", "  tools:", "    - name: t", "      description: d", "      responses:", "        - default:",
+        *levels, "success: [{final_text_contains: x}]", "ideal: {steps: 1, tool_calls: 0}", ""])
+    (tmp_path / "bomb.yaml").write_text(bomb)
+    (tmp_path / "fine.yaml").write_text(bomb.replace("id: bomb", "id: fine").split("environment:")[0]
+                                        + "success: [{final_text_contains: x}]\nideal: {steps: 1, tool_calls: 0}\n")
+    found = load_all(tmp_path)
+    assert [c.id for c in found.cases] == ["fine"]
+    (error,) = found.errors
+    assert "expands to more than 100000 values" in error.problem and error.file.endswith("bomb.yaml:11")
+    assert "anchors" in (error.fix or "")

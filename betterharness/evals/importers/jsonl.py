@@ -29,6 +29,7 @@ from betterharness.evals.importers.common import (
     validate_case,
     write_case,
 )
+from betterharness.evals.yaml_lines import MAX_BYTES, MAX_DEPTH
 
 DEFAULT_FINAL = "Done."
 DESCRIPTION_CHARS = 90
@@ -231,16 +232,36 @@ def record_key(loc: Sequence[Any]) -> str:
     return ".".join(map(str, loc))
 
 
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests (a scalar is 1)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def _parse(path: Path, number: int, line: str) -> tuple[JsonlRecord, dict[str, Any]]:
     where = f"{path}:{number}"
+    if len(line) > MAX_BYTES:
+        raise CaseError(f"line {number} has {len(line)} characters; a case may have {MAX_BYTES}", file=where,
+                        fix="split the record, or trim its seed files") from None
     try:
         raw = json.loads(line)
+    except RecursionError:
+        raise CaseError(f"line {number} nests too deeply", file=where, fix="flatten the record") from None
     except json.JSONDecodeError as exc:
         raise CaseError(f"line {number} is not valid JSON: {exc.msg} (column {exc.colno})", file=where,
                         fix="write one JSON object per line") from None
     if not isinstance(raw, dict):
         raise CaseError(f"line {number} is not a JSON object", file=where,
                         fix="write one JSON object per line")
+    depth = _depth(raw)
+    if depth > MAX_DEPTH:
+        raise CaseError(f"line {number} nests {depth} levels deep; a case may nest {MAX_DEPTH}", file=where,
+                        fix="flatten the record")
     try:
         return JsonlRecord.model_validate(raw), raw
     except ValidationError as exc:
