@@ -186,8 +186,9 @@ async def run_rollouts(
     book = latency if latency is not None else LatencyBook(Path(config.runtime.outputs))
     cache = RolloutCache(Path(config.runtime.outputs), config) if config.runtime.cache else None
     progress = Progress(len(todo), label, config.runtime.progress)
-    if todo:
-        await asyncio.to_thread(clients.agent.warm_up)
+    if todo:  # imports and model loads happen here, before any rollout's clock starts
+        for client in (clients.agent, clients.judge, clients.user):
+            await asyncio.to_thread(client.warm_up)
     cap = clients.agent.concurrency_cap() or config.runtime.concurrency
     semaphore = asyncio.Semaphore(min(config.runtime.concurrency, cap))
     changed = asyncio.Condition()

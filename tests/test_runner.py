@@ -10,7 +10,7 @@ from betterharness.config.schema import BudgetConfig, ExperimentConfig, HarnessC
 from betterharness.evals.case import EvalCase
 from betterharness.harness.templates import load_harness
 from betterharness.runner import Budget, BudgetExceeded, run_rollouts
-from betterharness.store import RolloutStore
+from betterharness.store import RolloutKey, RolloutStore
 
 
 def test_the_rollout_cap_counts_what_is_already_recorded() -> None:
@@ -61,3 +61,32 @@ async def test_run_rollouts_never_passes_a_dollar_cap(tmp_path: Path, concurrenc
                            budget=budget)
     assert budget.spent_usd <= 0.01 and store.cost_usd() <= 0.01
     assert len(store) == 3  # 3 × $0.003; a fourth would pass the cap
+
+
+async def test_every_role_warms_up_before_the_first_rollout_starts_its_clock(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from betterharness.models.scripted import ScriptedClient
+
+    warmed: list[tuple[str, float]] = []
+    monkeypatch.setattr(ScriptedClient, "warm_up", lambda self: warmed.append((self.role, time.time())))
+    config = ExperimentConfig(model=ModelConfig(id="scripted/replay"), harness=HarnessConfig(vars={"agent_name": "A"}),
+                              runtime=RuntimeConfig(outputs=str(tmp_path), progress=False, cache=False))
+    store = RolloutStore(tmp_path / "run")
+    await run_rollouts([_case(0)], load_harness(config.harness), config, store, epochs=1)
+    trace = store.trace(RolloutKey.of(store.scores()[0]))
+    assert [role for role, _ in warmed] == ["agent", "judge", "user"]
+    assert trace is not None and all(at <= trace.started_at for _, at in warmed)
+
+
+def test_the_litellm_provider_warms_up_by_importing_litellm() -> None:
+    import subprocess
+    import sys
+
+    probe = ("import sys; from betterharness.models import connect; from betterharness.config.schema import "
+             "ModelConfig, RuntimeConfig; c = connect(ModelConfig(id='openai/x', api_base='http://127.0.0.1:1'), "
+             "RuntimeConfig()); assert 'litellm' not in sys.modules; c.warm_up(); print('litellm' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env={"BH_OFFLINE": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": ""})
+    assert out.stdout.strip() == "True", out.stderr

@@ -116,6 +116,12 @@ class LiteLLMClient(ModelClient):
     def prepare(self) -> None:
         """Set up what litellm needs before a call (a custom provider registers itself here)."""
 
+    def warm_up(self) -> None:
+        """Import litellm (seconds) and prepare the provider now, not inside the first rollout's time limit."""
+        self.check_allowed()
+        litellm()
+        self.prepare()
+
     async def complete(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, *,
         max_tokens: int | None = None, response_format: dict[str, Any] | None = None,

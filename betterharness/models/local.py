@@ -21,6 +21,7 @@ class LocalClient(LiteLLMClient):
     def warm_up(self) -> None:
         """Load the model before rollouts start, so its load (or weights fetch) is not billed to the
         first case's wall-time cap; a missing model fails here, once, with a clear error."""
+        super().warm_up()
         embedded.get_engine(embedded.parse_options(self.model.options))
 
     def concurrency_cap(self) -> int | None:
