@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -173,12 +174,13 @@ def run_experiment(experiment: Experiment, reviewer: Reviewer | None = None) -> 
         print(f"note: {old} holds this experiment from an earlier betterharness (another identity scheme); "
               f"its rollouts are not reused here. Delete it when you no longer need it.", file=sys.stderr)
     folder = RunFolder(experiment.folder)
-    try:
-        if config.optimizer.name != "none":
-            return asyncio.run(optimize_run(experiment, folder, reviewer))
-        return asyncio.run(plain_run(experiment, folder))
-    finally:
-        folder.rollouts.close()
+    with folder.lock(wait=config.runtime.wait_for_lock):
+        try:
+            if config.optimizer.name != "none":
+                return asyncio.run(optimize_run(experiment, folder, reviewer))
+            return asyncio.run(plain_run(experiment, folder))
+        finally:
+            folder.rollouts.close()
 
 
 def summarize(config: ExperimentConfig, report: Path) -> str:
@@ -202,6 +204,7 @@ def _app(cfg: DictConfig) -> None:
     from betterharness.runner import BudgetExceeded
     from betterharness.store.folder import RunFolder
 
+    signal.signal(signal.SIGTERM, _interrupt)
     hydra_cfg = HydraConfig.get()
     choices = {str(k): v for k, v in OmegaConf.to_container(hydra_cfg.runtime.choices).items()  # type: ignore[union-attr]
                if isinstance(v, str)}
@@ -220,6 +223,11 @@ def _app(cfg: DictConfig) -> None:
     except KeyboardInterrupt:
         print("\ninterrupted: finished rollouts are kept; run the same command to resume", file=sys.stderr)
         raise SystemExit(130) from None
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops a run as Ctrl-C does: what finished is kept and the status says ``interrupted``."""
+    raise KeyboardInterrupt
 
 
 def main() -> None:

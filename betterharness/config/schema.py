@@ -132,6 +132,7 @@ class RuntimeConfig(Group):
     progress: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     langsmith: bool = Field(default=True, description="Send traces to LangSmith when LANGSMITH_API_KEY is set.")
+    wait_for_lock: bool = Field(default=False, description="Queue behind a process already running this experiment.")
     export_harness: str | None = Field(
         default=None, description="Where the optimizer also writes the final harness; null = harness.dir (if set)."
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 from betterharness.agent.trace import Trace
@@ -67,7 +68,7 @@ class RolloutCache:
         if path.parent not in self._made:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(path.parent)
-        temp = path.with_suffix(f".{os.getpid()}.tmp")
+        temp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
         temp.write_text(f'{{"{FORMAT_KEY}":{FORMAT_VERSION},"trace":{trace.model_dump_json()},'
                         f'"score":{score.model_dump_json()}}}', encoding="utf-8")
         os.replace(temp, path)

@@ -16,6 +16,7 @@ Every JSON document carries the format version (``store/format.py``).
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import logging
 import os
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from pydantic import BaseModel
 
 from betterharness.atomic import write_text
 from betterharness.harness.templates import Harness, write_harness
-from betterharness.store.format import load_json, load_model, save_json
+from betterharness.store.format import StoreError, load_json, load_model, save_json
 from betterharness.store.rollouts import RolloutStore
 from betterharness.store.versions import VersionStore
 
@@ -37,6 +38,7 @@ EXPERIMENT = "experiment.json"
 METRICS = "metrics.json"
 REPORT = "report.md"
 LOG = "betterharness.log"
+LOCK = ".lock"
 SWEEP_ENV = "BH_SWEEP_ID"
 """Set by the sweep callback: every job of one multirun records the same sweep id."""
 M = TypeVar("M", bound=BaseModel)
@@ -112,6 +114,33 @@ class RunFolder:
         folder = self.path / "harness" / name
         write_harness(harness, folder)
         return folder
+
+    @contextmanager
+    def lock(self, wait: bool = False) -> Iterator[None]:
+        """Hold the folder's writer lock: one process at a time runs an experiment in it.
+
+        Without ``wait``, a folder locked by another process is a StoreError naming that process.
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / LOCK, "a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise StoreError(f"this experiment is already running in {holder}", file=self.path / LOCK,
+                                 fix="wait for it to finish (or set runtime.wait_for_lock=true to queue behind "
+                                     "it); every rollout it finishes is reused") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"PID {os.getpid()}")
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                handle.truncate()
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextmanager
     def log_to(self) -> Iterator[None]:

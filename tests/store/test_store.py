@@ -100,3 +100,16 @@ def test_run_folder_documents_round_trip(tmp_path: Path) -> None:
     folder.save_step(3, "note.txt", "hello")
     assert folder.load_step_text(3, "note.txt") == "hello"
     assert (tmp_path / "run" / "iterations" / "003" / "note.txt").exists()
+
+
+def test_one_writer_per_run_folder(tmp_path: Path) -> None:
+    import os
+
+    folder = RunFolder(tmp_path / "run")
+    with folder.lock():
+        with pytest.raises(StoreError) as info:
+            with RunFolder(tmp_path / "run").lock():
+                pass
+        assert f"already running in PID {os.getpid()}" in info.value.problem and "wait_for_lock" in str(info.value.fix)
+    with RunFolder(tmp_path / "run").lock():  # released when the first run ended
+        pass
