@@ -11,11 +11,22 @@ from typing import Any
 from pydantic import BaseModel
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+FILE_MODE = 0o666 & ~_umask()
+"""The mode of every file written: what ``open`` would give (temp files are created 0600)."""
+
+
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (a temp file beside it, then a rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as f:
         f.write(text)
+    os.chmod(f.name, FILE_MODE)
     os.replace(f.name, path)
 
 

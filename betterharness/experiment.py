@@ -21,6 +21,7 @@ from betterharness.evals.case import EvalCase
 from betterharness.evals.load import CaseSet, load_cases
 from betterharness.harness.templates import Harness, load_harness
 from betterharness.paths import USER_PROMPT, prompts_dir
+from betterharness.secrets import redact, redact_override
 
 HASH_VERSION = 2
 NOT_HASHED = ("runtime", "name")
@@ -49,7 +50,7 @@ def input_digests(config: ExperimentConfig, cases: Sequence[EvalCase], harness: 
 
 def identity(config: ExperimentConfig, cases: Sequence[EvalCase], harness: Harness) -> str:
     """The 12-hex-digit identity of an experiment (runtime settings excluded)."""
-    hashed = {k: v for k, v in config.model_dump(mode="json").items() if k not in NOT_HASHED}
+    hashed = {k: v for k, v in redact(config.model_dump(mode="json")).items() if k not in NOT_HASHED}
     payload = {"v": HASH_VERSION, "config": hashed, "inputs": input_digests(config, cases, harness)}
     return sha256_hex(canonical_json(payload))[:12]
 
@@ -96,9 +97,9 @@ class Experiment:
             "name": self.config.name,
             "hash": self.hash,
             "hash_version": HASH_VERSION,
-            "config": self.config.model_dump(mode="json"),
+            "config": redact(self.config.model_dump(mode="json")),
             "choices": self.choices,
-            "overrides": self.overrides,
+            "overrides": [redact_override(o) for o in self.overrides],
             "inputs": self.inputs,
             "packages": package_versions(),
             "git_sha": git_sha(Path.cwd()),

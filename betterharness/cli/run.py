@@ -145,11 +145,12 @@ def plan_text(hill: HillClimb) -> str:
 def older_runs(experiment: Experiment) -> list[Path]:
     """Folders under the outputs root where an earlier release ran this same experiment (another identity)."""
     from betterharness.experiment import HASH_VERSION, NOT_HASHED
+    from betterharness.secrets import redact
     from betterharness.store.folder import runs_under
     from betterharness.store.format import StoreError
 
     def results_config(config: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in config.items() if k not in NOT_HASHED}
+        return {k: v for k, v in redact(config).items() if k not in NOT_HASHED}
 
     ours = results_config(experiment.config.model_dump(mode="json"))
     found = []
@@ -170,6 +171,11 @@ def run_experiment(experiment: Experiment, reviewer: Reviewer | None = None) -> 
     config = experiment.config
     logging.getLogger("betterharness").setLevel(config.runtime.log_level)
     warn_invalid(experiment.cases.errors)
+    from betterharness.secrets import secret_keys
+
+    for key in secret_keys(config.model_dump(mode="json")):
+        print(f"warning: `{key}` holds a secret: it is used but written nowhere; prefer an environment "
+              "variable named by api_key_env", file=sys.stderr)
     for old in older_runs(experiment):
         print(f"note: {old} holds this experiment from an earlier betterharness (another identity scheme); "
               f"its rollouts are not reused here. Delete it when you no longer need it.", file=sys.stderr)

@@ -141,7 +141,7 @@ class LiteLLMClient(ModelClient):
             kwargs["api_base"] = self.model.api_base
         if self.model.api_key_env:
             kwargs["api_key"] = os.environ.get(self.model.api_key_env)
-        elif self.model.api_base:
+        elif self.model.api_base and not kwargs.get("api_key"):
             kwargs["api_key"] = "none"  # self-hosted servers without auth; litellm's openai client insists on one
         attempt = 0
         while True:

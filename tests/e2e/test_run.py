@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.e2e.conftest import bh
+from tests.e2e.conftest import ROOT, bh
 
 
 def _only_run(outputs: Path) -> Path:
@@ -123,3 +123,24 @@ def test_a_run_of_the_same_experiment_by_an_earlier_release_is_pointed_out(tmp_p
     (old / "experiment.json").write_text(json.dumps({"hash_version": 1, "config": record["config"]}))
     again = bh(*args)
     assert again.returncode == 0 and f"note: {old} holds this experiment from an earlier betterharness" in again.stderr
+
+
+def test_a_secret_on_the_command_line_reaches_no_file(tmp_path: Path, suite: Path) -> None:
+    import stat
+
+    outputs = tmp_path / "out"
+    secret = "sk-do-not-write-9f3a"
+    args = ["model=scripted", "roles=scripted", f"evals.root={suite}", "evals=all", f"runtime.outputs={outputs}",
+            f"+model.params.api_key={secret}", f"+model.options.token={secret}"]
+    result = bh(*args)
+    assert result.returncode == 0, result.stderr
+    assert "`model.params.api_key` holds a secret" in result.stderr
+    files = [p for p in outputs.rglob("*") if p.is_file()]
+    assert files and not [p for p in files if secret in p.read_text(errors="replace")]
+    assert not (ROOT / ".hydra").exists() and not list(Path.cwd().glob(".hydra"))
+    run = _only_run(outputs)
+    modes = {stat.S_IMODE((run / name).stat().st_mode) for name in ("experiment.json", "config.yaml", "metrics.json",
+                                                                     "report.md", "scores.jsonl", "traces.jsonl")}
+    assert len(modes) == 1  # metrics.json and report.md used to be 0600 among 0644 files
+    other = bh(*[a.replace(secret, "sk-another-key") for a in args])
+    assert _only_run(outputs) == run and other.returncode == 0  # the key is not part of the identity
