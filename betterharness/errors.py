@@ -70,7 +70,28 @@ class TemplateError(BHError):
 
 
 class ModelCallError(BHError):
-    """A model call failed for a reason retries cannot fix."""
+    """A model call failed for a reason retries cannot fix.
+
+    ``kind`` says whose fault it is: ``auth`` (the key is refused), ``model`` (no such model),
+    ``connection`` (the provider cannot be reached), ``response`` (it answered nonsense), or
+    ``other``. The first three are infrastructure: a run stops on them instead of scoring them.
+    """
+
+    def __init__(self, problem: str, *, kind: str = "other", **details: object) -> None:
+        super().__init__(problem, **details)  # type: ignore[arg-type]
+        self.kind = kind
+
+
+INFRASTRUCTURE_FIXES = {
+    "auth": "check the key in the variable named by model.api_key_env (or the provider's usual variable)",
+    "model": "check model.id against the provider's model list (litellm form: provider/model)",
+    "connection": "check that the provider is up and model.api_base is right; finished rollouts are kept",
+}
+"""ModelCallError kinds that are nobody's score (the run stops with a message instead), with their fix."""
+
+
+class InfrastructureError(BHError):
+    """The run cannot go on: the provider refuses the key, has no such model, or cannot be reached."""
 
 
 def debug_enabled() -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 from betterharness.agent.adapters import ADAPTERS
 from betterharness.agent.trace import Trace
 from betterharness.config.schema import BudgetConfig, ExperimentConfig
+from betterharness.errors import INFRASTRUCTURE_FIXES, InfrastructureError
 from betterharness.evals.case import EvalCase
 from betterharness.harness.templates import Harness
 from betterharness.models.completion import ModelClient
@@ -29,6 +30,8 @@ from betterharness.store.latency import LatencyBook
 from betterharness.store.rollouts import RolloutKey, RolloutStore
 
 BUILTIN_ADAPTER = "builtin"
+CONNECTION_FAILURES = 5
+"""Consecutive rollouts that could not reach the provider before a run stops (the provider is down)."""
 Sink = Callable[[Trace, Score], None]
 """Receives every rollout run now (not reused), after it is stored."""
 
@@ -124,6 +127,11 @@ class RunStats:
     errors: list[str] = field(default_factory=list)
     stopped: str | None = None
     """Why rollouts were left unstarted (a budget cap), if any were."""
+    fatal: InfrastructureError | None = None
+    """An infrastructure failure that stopped the run (a refused key, no such model, a provider down)."""
+    connection_failures: int = 0
+    unreachable: int = 0
+    """Rollouts run now that could not reach the provider."""
 
 
 class Progress:
@@ -195,6 +203,8 @@ async def run_rollouts(
     prompts = prompts_dir()
 
     async def admitted() -> bool:
+        if stats.fatal is not None:
+            return False
         if budget is None:
             return True
         async with changed:
@@ -252,16 +262,36 @@ async def run_rollouts(
             stats.ran += 1
             if score.error:
                 stats.errors.append(f"{case.id}#{epoch}: {score.error}")
+            _watch(stats, trace, model)
             progress.update(score)
 
     try:
         await asyncio.gather(*(one(case, epoch) for case, epoch in todo))
     finally:
         book.save()
+    if stats.fatal is None and stats.ran and stats.unreachable == stats.ran:
+        stats.fatal = InfrastructureError(
+            f"no rollout could reach {model}: every one of the {stats.ran} failed to connect",
+            key="model.id", value=model, fix=INFRASTRUCTURE_FIXES["connection"] + "; run again to resume")
+    if stats.fatal is not None:
+        raise stats.fatal
     if stats.stopped is not None:
         raise BudgetExceeded(stats.stopped)
     ordered = [results[(case.id, epoch)] for case in cases for epoch in range(epochs)]
     return ordered, stats
+
+
+def _watch(stats: RunStats, trace: Trace, model: str) -> None:
+    """Stop the run on a refused key or an unknown model at once, and on a provider down for a while."""
+    kind = trace.error_kind
+    stats.connection_failures = stats.connection_failures + 1 if kind == "connection" else 0
+    stats.unreachable += kind == "connection"
+    if kind in ("auth", "model") or stats.connection_failures >= CONNECTION_FAILURES:
+        why = (f"{CONNECTION_FAILURES} rollouts in a row could not reach {model}" if kind == "connection"
+               else f"{model} refused the run")
+        stats.fatal = stats.fatal or InfrastructureError(
+            f"{why}: {trace.error}", key="model.id", value=model,
+            fix=INFRASTRUCTURE_FIXES[kind or "connection"] + "; run the same command again to resume")
 
 
 async def _score(trace: Trace, case: EvalCase, ctx: ScoringContext) -> Score:

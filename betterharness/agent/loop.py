@@ -63,6 +63,7 @@ class AgentRun:
             trace.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if hasattr(exc, "problem"):
                 trace.error = exc.problem
+            trace.error_kind = getattr(exc, "kind", None)
         trace.wall_s = time.perf_counter() - start
         trace.files = self.env.files
         trace.memory = self.env.memory

@@ -60,6 +60,8 @@ class Trace(BaseModel):
     user_turns: int = 0
     stop_reason: StopReason = "final"
     error: str | None = None
+    error_kind: str | None = None
+    """For a failed model call: auth, model, connection, response or other (see ModelCallError)."""
     started_at: float = 0.0
     wall_s: float = 0.0
     usage: Usage = Field(default_factory=Usage)

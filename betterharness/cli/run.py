@@ -21,7 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from betterharness.errors import BHError, exit_with
+from betterharness.errors import BHError, InfrastructureError, exit_with
 from betterharness.paths import conf_dir
 
 if TYPE_CHECKING:  # the orchestration is imported when a job runs, so `--help` stays light
@@ -197,8 +197,9 @@ def summarize(config: ExperimentConfig, report: Path) -> str:
     metrics = RunFolder(report.parent).read_metrics()
     if metrics and metrics.get("overall"):
         overall = metrics["overall"]
+        errored = f", {overall['errors']} errored (not the model's doing: see report)" if overall.get("errors") else ""
         line = (f"{config.model.id}: correctness {overall['correctness']:.2f} over {overall['cases']} cases "
-                f"({overall['rollouts']} rollouts)\n{line}")
+                f"({overall['rollouts']} rollouts{errored})\n{line}")
     return line
 
 
@@ -221,6 +222,8 @@ def _app(cfg: DictConfig) -> None:
         with RunFolder(experiment.folder).log_to():
             report = run_experiment(experiment, terminal_reviewer)
         print(summarize(config, report))
+    except InfrastructureError as error:
+        exit_with(error, code=3)
     except BHError as error:
         exit_with(error)
     except BudgetExceeded as exc:

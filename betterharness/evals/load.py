@@ -150,10 +150,37 @@ def select(cases: CaseSet, config: EvalsConfig) -> CaseSet:
     return CaseSet(cases=kept, errors=cases.errors, files={c.id: cases.files[c.id] for c in kept})
 
 
+def why_none(cases: CaseSet, config: EvalsConfig) -> ConfigError:
+    """The error for a selection that kept no case: which filter matched nothing (or that only their mix did)."""
+    root = case_root(config)
+    if not cases.cases:
+        return ConfigError(f"no valid case file under {root}", key="evals.root", value=str(root),
+                           fix="point evals.root at a folder of case YAML files (see evals/ for examples)")
+    filters = [
+        ("evals.include_status", config.include_status, lambda c: c.status in config.include_status),
+        ("evals.tiers", config.tiers, lambda c: c.tier in config.tiers),
+        ("evals.include_tags", config.include_tags,
+         lambda c: not config.include_tags or bool(set(c.tags) & set(config.include_tags))),
+        ("evals.exclude_tags", config.exclude_tags, lambda c: not set(c.tags) & set(config.exclude_tags)),
+        ("evals.ids", config.ids, lambda c: not config.ids or any(fnmatch.fnmatchcase(c.id, p) for p in config.ids)),
+    ]
+    for key, value, keeps in filters:
+        if not any(keeps(c) for c in cases.cases):
+            return ConfigError(f"{key} matches none of the {len(cases.cases)} cases under {root}", key=key,
+                               value=value,
+                               fix=f"widen {key}, or run `python -m betterharness catalog` to see the cases")
+    return ConfigError(f"no case passes every filter at once ({len(cases.cases)} cases under {root})", key="evals",
+                       value={k: v for k, v, _ in filters if v}, fix="widen one of the evals.* filters")
+
+
 def load_cases(config: EvalsConfig) -> CaseSet:
     """Load the suite the config points at and keep the selected cases."""
     root = case_root(config)
     if not root.is_dir():
         raise ConfigError(f"eval directory {root} does not exist", key="evals.root", value=config.root,
                           fix="point evals.root at a folder of case YAML files, or null for the shipped suite")
-    return select(load_all(root, config.files), config)
+    loaded = load_all(root, config.files)
+    selected = select(loaded, config)
+    if not selected.cases:
+        raise why_none(loaded, config)
+    return selected

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 from types import ModuleType
@@ -14,8 +15,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from betterharness.config.schema import ModelConfig
-from betterharness.errors import ModelCallError
+from betterharness.errors import INFRASTRUCTURE_FIXES, ModelCallError
 from betterharness.models.completion import Completion, ModelClient, ToolCall, Usage
+
+log = logging.getLogger(__name__)
 
 OFFLINE_ENV = "BH_OFFLINE"
 """When set to 1, only in-process providers and servers on localhost may be called (tests set it)."""
@@ -79,7 +82,40 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:500] if text else type(exc).__name__
 
 
-def _retry_after(exc: BaseException, cap_s: float = 60.0) -> float:
+RETRY_AFTER_CAP_S = 60.0
+"""The longest wait a Retry-After header is honoured for (longer ones are capped, with a warning)."""
+
+
+def _kind(exc: BaseException) -> str:
+    """Whose fault a failed call is, as ModelCallError.kind."""
+    lm = litellm()
+    refused = tuple(getattr(lm, name) for name in ("AuthenticationError", "PermissionDeniedError") if hasattr(lm, name))
+    if isinstance(exc, refused) or "missing credentials" in str(exc).lower():
+        return "auth"
+    if isinstance(exc, getattr(lm, "NotFoundError", ())):
+        return "model"
+    if isinstance(exc, getattr(lm, "BadRequestError", ())) and "model" in str(exc).lower() and (
+            "not found" in str(exc).lower() or "does not exist" in str(exc).lower()
+            or "llm provider not provided" in str(exc).lower()):
+        return "model"
+    if isinstance(exc, getattr(lm, "APIConnectionError", ())) or any(
+            isinstance(link, ConnectionError) or type(link).__name__ in ("APIConnectionError", "ConnectError")
+            for link in _chain(exc)) or "connection error" in str(exc).lower():
+        return "connection"
+    return "other"
+
+
+def _chain(exc: BaseException, depth: int = 6) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from (litellm wraps a refused connection several times)."""
+    links: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(links) < depth:
+        links.append(current)
+        current = current.__cause__ or current.__context__
+    return links
+
+
+def _retry_after(exc: BaseException, cap_s: float = RETRY_AFTER_CAP_S) -> float:
     """Seconds the server asked us to wait (a ``Retry-After`` header), capped; 0 when it did not say."""
     for source in (getattr(exc, "response", None), exc):
         headers = getattr(source, "headers", None) or getattr(source, "litellm_response_headers", None)
@@ -117,8 +153,16 @@ class LiteLLMClient(ModelClient):
         """Set up what litellm needs before a call (a custom provider registers itself here)."""
 
     def warm_up(self) -> None:
-        """Import litellm (seconds) and prepare the provider now, not inside the first rollout's time limit."""
+        """Import litellm (seconds) and prepare the provider now, not inside the first rollout's time limit.
+
+        A key variable named by ``api_key_env`` that is not set stops the run here, before any case.
+        """
         self.check_allowed()
+        env = self.model.api_key_env
+        if env and not os.environ.get(env):
+            raise ModelCallError(f"the {self.role} model's key variable {env} is not set", kind="auth",
+                                 key="model.api_key_env", value=env,
+                                 fix=f"export {env}=<your key>, or point model.api_key_env at the variable holding it")
         litellm()
         self.prepare()
 
@@ -154,12 +198,22 @@ class LiteLLMClient(ModelClient):
                 break
             except Exception as exc:  # noqa: BLE001 - classified below
                 if attempt >= self.runtime.retries or not self.retries_transient or not _retryable(exc):
+                    kind = _kind(exc)
                     raise ModelCallError(f"{self.role} model call to {self.model.id} failed: "
-                                         f"{type(exc).__name__}: {_first_line(exc)}") from exc
-                await asyncio.sleep(max(self.runtime.backoff_s * (2**attempt), _retry_after(exc)))
+                                         f"{type(exc).__name__}: {_first_line(exc)}", kind=kind,
+                                         fix=INFRASTRUCTURE_FIXES.get(kind)) from exc
+                wait = _retry_after(exc)
+                if wait >= RETRY_AFTER_CAP_S:
+                    log.warning("%s asked to wait longer than %gs; waiting %gs", self.model.id, RETRY_AFTER_CAP_S,
+                                RETRY_AFTER_CAP_S)
+                await asyncio.sleep(max(self.runtime.backoff_s * (2**attempt), wait))
                 attempt += 1
         self.calls += 1
         latency = time.perf_counter() - start
+        if not getattr(response, "choices", None):
+            raise ModelCallError(f"{self.role} model {self.model.id} returned no choices: "
+                                 f"{str(response)[:300]}", kind="response",
+                                 fix="check that api_base points at a chat-completions endpoint")
         choice = response.choices[0]
         message = choice.message
         calls = []

@@ -8,14 +8,14 @@ from typing import Any
 from betterharness.markdown import fmt, table
 
 SUMMARY_HEADER = ["cases", "rollouts", "correctness", "95% CI", "pass@k", "pass^k", "step ratio",
-                  "tool-call ratio", "latency ratio", "solve rate", "tokens", "cost $"]
+                  "tool-call ratio", "latency ratio", "solve rate", "tokens", "cost $", "errored"]
 
 
 def summary_row(summary: Any) -> list[Any]:
     """One row of SUMMARY_HEADER for a metrics Summary."""
     return [summary.cases, summary.rollouts, summary.correctness, summary.correctness_ci, summary.pass_at_k,
             summary.pass_hat_k, summary.step_ratio, summary.tool_call_ratio, summary.latency_ratio,
-            summary.solve_rate, summary.total_tokens, summary.cost_usd]
+            summary.solve_rate, summary.total_tokens, summary.cost_usd, summary.errors]
 
 
 DEMO_MODEL_NOTE = (

@@ -79,3 +79,11 @@ def test_bad_interpolation(tmp_path: Path, suite: Path) -> None:
     assert "does not resolve" in result.stderr and "the command line (model.id=${nope})" in result.stderr
     assert "Traceback" not in result.stderr
     assert _runs(outputs) == []
+
+
+def test_a_filter_that_selects_no_case_is_an_error_naming_it(tmp_path: Path, suite: Path) -> None:
+    result = bh("model=scripted", "roles=scripted", f"evals.root={suite}", "evals=all", "evals.ids=[nothing_*]",
+                f"runtime.outputs={tmp_path / 'out'}")
+    assert result.returncode == 2 and "evals.ids matches none of the 3 cases" in result.stderr
+    assert "correctness" not in result.stdout and "All rollouts passed" not in result.stdout
+    assert not (tmp_path / "out").exists()

@@ -38,6 +38,11 @@ def _running(outputs: Path) -> Path | None:
     return None
 
 
+@pytest.fixture(autouse=True)
+def _key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BH_TEST_KEY", "sk-test")
+
+
 @pytest.fixture
 def slow_server() -> object:
     with OpenAIServer(delay_s=1.0) as server:
@@ -80,3 +85,31 @@ def test_sigterm_marks_the_run_interrupted_and_keeps_what_finished(slow_server: 
     assert json.loads((folder / "experiment.json").read_text())["status"] == "interrupted"
     again = bh(*_args(slow_server, suite, outputs))
     assert again.returncode == 0, again.stderr  # the lock was released; the run resumes
+
+
+def test_a_refused_key_stops_the_run_with_one_message_and_a_nonzero_exit(
+        openai_server: OpenAIServer, suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outputs = tmp_path / "out"
+    monkeypatch.delenv("BH_TEST_KEY")
+    unset = bh(*_args(openai_server, suite, outputs))
+    assert unset.returncode == 2 and "key variable BH_TEST_KEY is not set" in unset.stderr
+    assert not openai_server.chat_requests  # refused before any case ran
+    monkeypatch.setenv("BH_TEST_KEY", "sk-wrong")
+    openai_server.fail(401, times=100, message="Incorrect API key provided")
+    result = bh(*_args(openai_server, suite, outputs))
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    assert "openai/test-model refused the run" in result.stderr and "api_key_env" in result.stderr
+    assert len(openai_server.chat_requests) == 1  # stopped at the first refusal, not scored as 0 on every case
+    record = json.loads(next(outputs.glob("*/experiment.json")).read_text())
+    assert record["status"] == "failed" and "refused" in record["error"]
+    assert "correctness" not in result.stdout
+
+
+def test_a_provider_that_is_down_is_not_a_score(suite: Path, tmp_path: Path) -> None:
+    outputs = tmp_path / "out"
+    args = ["model=vllm", "model.id=openai/test-model", "model.api_base=http://127.0.0.1:9/v1", "roles=default",
+            f"evals.root={suite}", "evals=all", f"runtime.outputs={outputs}", "runtime.retries=0",
+            "runtime.progress=false"]
+    result = bh(*args)
+    assert result.returncode == 3 and "no rollout could reach openai/test-model" in result.stderr
+    assert "correctness 0.00" not in result.stdout
