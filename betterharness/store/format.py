@@ -9,6 +9,7 @@ validates. A file from a newer release is refused with a message that says so.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from betterharness.errors import BHError
 from betterharness.formats import FORMAT_KEY, FORMAT_VERSION
 
 M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger(__name__)
 
 
 class StoreError(BHError):
@@ -113,7 +115,9 @@ def read_jsonl(path: Path, model: type[M], *, strict: bool = False, fix: str = "
             items.append(item)
         except ValidationError as exc:
             _refuse_if_newer(line, f"{path}:{number}")
-            torn = number == len(lines) and exc.errors()[0]["type"] == "json_invalid"
+            torn = exc.errors()[0]["type"] == "json_invalid" and line.startswith('{"')  # a record cut short
+            if torn and number != len(lines):
+                log.warning("%s:%d is a torn line (an interrupted write); skipped", path, number)
             if strict and not torn:
                 raise StoreError(f"line {number} is not a valid {model.__name__}: {exc.errors()[0]['msg']}",
                                  file=f"{path}:{number}", fix=fix) from None

@@ -20,6 +20,36 @@ from betterharness.store.format import read_jsonl
 
 TRACES = "traces.jsonl"
 SCORES = "scores.jsonl"
+ORPHANS = "traces.orphans.jsonl"
+"""Where a trace goes whose score a kill never let be written."""
+_TAIL = 1 << 20
+
+
+def _last_line(path: Path) -> tuple[int, bytes] | None:
+    """(offset, bytes) of the last line of ``path`` (within its last MiB), or None for an empty file."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    if size == 0:
+        return None
+    with path.open("rb") as f:
+        start = max(0, size - _TAIL)
+        f.seek(start)
+        data = f.read()
+    cut = data.rstrip(b"\n").rfind(b"\n")
+    offset = start + cut + 1 if cut >= 0 else start
+    return offset, data[offset - start:]
+
+
+def _set_aside(path: Path, offset: int, aside: Path) -> None:
+    """Move the bytes of ``path`` from ``offset`` on to the end of ``aside``, then cut ``path`` there."""
+    with path.open("r+b") as f:
+        f.seek(offset)
+        moved = f.read()
+        with aside.open("ab") as out:
+            out.write(moved if moved.endswith(b"\n") else moved + b"\n")
+        f.truncate(offset)
 
 
 class RolloutKey(NamedTuple):
@@ -70,7 +100,8 @@ class RolloutStore:
         """Append one finished rollout (trace first, so a score never lacks its trace), flushed at once."""
         if self._files is None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self._files = (self._open(self.traces_path), self._open(self.scores_path))
+            self._repair()
+            self._files = (self.traces_path.open("ab"), self.scores_path.open("ab"))
         traces, scores = self._files
         offset = traces.tell()
         traces.write(trace.model_dump_json().encode() + b"\n")
@@ -82,15 +113,27 @@ class RolloutStore:
         if self._offsets is not None:
             self._offsets[key] = offset
 
-    @staticmethod
-    def _open(path: Path) -> BinaryIO:
-        handle = path.open("ab")
-        if handle.tell() > 0:
-            with path.open("rb") as existing:
-                existing.seek(-1, 2)
-                if existing.read(1) != b"\n":
-                    handle.write(b"\n")  # end a line torn by an interrupted run before appending
-        return handle
+    def _repair(self) -> None:
+        """Before the first append: set aside what a kill left at the tails, so nothing is glued or doubled.
+
+        A last line without its newline is torn: it moves to ``<file>.torn``. A last trace whose score
+        was never written (killed between the two) moves to ``traces.orphans.jsonl``; the rollout runs
+        again, so keeping it would leave two rows for one rollout.
+        """
+        for path in (self.traces_path, self.scores_path):
+            tail = _last_line(path)
+            if tail is not None and not tail[1].endswith(b"\n"):
+                _set_aside(path, tail[0], path.with_name(path.name + ".torn"))
+        tail = _last_line(self.traces_path)
+        if tail is not None:
+            try:
+                head = json.loads(tail[1])
+                key = RolloutKey(head["harness_hash"], head["model"], head["case_id"], int(head.get("epoch", 0)))
+            except (ValueError, KeyError, TypeError):
+                return
+            if key not in self._scores:
+                _set_aside(self.traces_path, tail[0], self.folder / ORPHANS)
+                self._offsets = None
 
     def close(self) -> None:
         """Close the append handles (they are reopened on the next add)."""

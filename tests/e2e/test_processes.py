@@ -76,12 +76,14 @@ def test_sigterm_marks_the_run_interrupted_and_keeps_what_finished(slow_server: 
                                                                    tmp_path: Path) -> None:
     outputs = tmp_path / "out"
     run = _start(*_args(slow_server, suite, outputs))
-    _wait_for(lambda: _running(outputs) is not None, "the run to start")
-    folder = _running(outputs)
-    assert folder is not None
+    found: list[Path] = []
+    _wait_for(lambda: bool(found.append(f) if (f := _running(outputs)) else False) or bool(found), "the run to start")
+    folder = found[0]
+    _wait_for(lambda: bool(slow_server.chat_requests), "the first model call")
     run.send_signal(signal.SIGTERM)
     _, stderr = run.communicate(timeout=GUARD_S)
-    assert run.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr
+    assert run.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
     assert json.loads((folder / "experiment.json").read_text())["status"] == "interrupted"
     again = bh(*_args(slow_server, suite, outputs))
     assert again.returncode == 0, again.stderr  # the lock was released; the run resumes

@@ -113,3 +113,37 @@ def test_one_writer_per_run_folder(tmp_path: Path) -> None:
         assert f"already running in PID {os.getpid()}" in info.value.problem and "wait_for_lock" in str(info.value.fix)
     with RunFolder(tmp_path / "run").lock():  # released when the first run ended
         pass
+
+
+def test_a_kill_between_trace_and_score_leaves_no_duplicate_row(tmp_path: Path) -> None:
+    store = RolloutStore(tmp_path)
+    store.add(*_pair("a"))
+    store.close()
+    trace, score = _pair("b")
+    with (tmp_path / "traces.jsonl").open("a") as f:
+        f.write(trace.model_dump_json() + "\n")  # killed before the score was written
+    resumed = RolloutStore(tmp_path)
+    assert resumed.score(RolloutKey.of(score)) is None  # so the rollout runs again
+    resumed.add(trace, score)
+    resumed.close()
+    keys = [json.loads(line)["case_id"] for line in (tmp_path / "traces.jsonl").read_text().splitlines()]
+    assert keys == ["a", "b"]  # one row per rollout
+    assert "answer b" in (tmp_path / "traces.orphans.jsonl").read_text()  # kept aside, not lost
+
+
+def test_a_torn_fragment_is_kept_aside_and_strict_readers_skip_it(tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    store = RolloutStore(tmp_path)
+    store.add(*_pair("a"))
+    store.close()
+    with (tmp_path / "scores.jsonl").open("a") as f:
+        f.write('{"case_id": "torn')
+    store = RolloutStore(tmp_path)
+    store.add(*_pair("b"))
+    store.close()
+    assert (tmp_path / "scores.jsonl.torn").read_text() == '{"case_id": "torn\n'
+    assert [s.case_id for s in read_jsonl(tmp_path / "scores.jsonl", Score, strict=True)] == ["a", "b"]
+    lines = [_pair("a")[1].model_dump_json(), '{"torn', _pair("b")[1].model_dump_json()]
+    (tmp_path / "old.jsonl").write_text("\n".join(lines))
+    assert [s.case_id for s in read_jsonl(tmp_path / "old.jsonl", Score, strict=True)] == ["a", "b"]
+    assert "torn line" in caplog.text
