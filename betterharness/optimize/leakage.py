@@ -56,13 +56,29 @@ def case_literals(case: EvalCase) -> set[str]:
             if len(x.strip()) >= MIN_LITERAL and x.strip().lower() not in _COMMON | vocabulary}
 
 
+NUMBER_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+                "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_WORD = re.compile(r"[a-z]+")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def normalize(text: str) -> str:
+    """``text`` as leakage matching sees it: lower case, digits for number words, letters and digits only.
+
+    So ``REF-5503``, ``ref 5503``, ``Ref 55 03`` and ``ref five five zero three`` are the same literal.
+    """
+    words = _WORD.sub(lambda m: NUMBER_WORDS.get(m.group(0), m.group(0)), text.casefold())
+    return _NOT_ALNUM.sub("", words)
+
+
 def leaks(old_text: str, new_text: str, cases: Sequence[EvalCase]) -> list[str]:
-    """Literals of ``cases`` that appear in ``new_text`` but not in ``old_text`` (case-insensitive)."""
-    before, after = old_text.lower(), new_text.lower()
+    """Literals of ``cases`` that appear in ``new_text`` but not in ``old_text``, compared normalised
+    (case, spacing, punctuation and spelled-out digits do not hide a copy)."""
+    before, after = normalize(old_text), normalize(new_text)
     found = set()
     for case in cases:
         for literal in case_literals(case):
-            needle = literal.lower()
-            if needle in after and needle not in before:
+            needle = normalize(literal)
+            if len(needle) >= MIN_LITERAL and needle in after and needle not in before:
                 found.add(literal)
     return sorted(found)

@@ -133,6 +133,11 @@ def candidate_from(incumbent: Harness, proposal: Proposal, opt_cases: Sequence[E
             raise Rejected("one change per iteration: two surfaces may change together only when they are the "
                            "system prompt and one tool description, or a group in optimizer.surfaces_together",
                            value=surfaces)
+    for edit in edits:
+        longest = max(len(edit.text), len(edit.find or ""))
+        if longest > MAX_EDIT_CHARS:
+            raise Rejected(f"the edit of {edit.surface} is {longest} characters; an edit may have {MAX_EDIT_CHARS}",
+                           fix="propose one targeted rule, not a new template")
     candidate = incumbent
     for edit in edits:
         old = candidate.sources[edit.surface]

@@ -254,3 +254,17 @@ async def test_the_loop_needs_nothing_but_an_evaluator(tmp_path) -> None:
     assert [it.outcome for it in state.iterations] == ["accepted"]
     assert state.stop_reason == "every optimization case passes"
     assert asked[0] == (baseline.hash, 3)
+
+
+def test_leakage_sees_through_spacing_punctuation_and_spelled_digits() -> None:
+    case = make_case("orders_case")
+    for disguised in ("ORD 5521", "ord5521", "Ord-55 21", "ORD five five two one", "confirmed 7781"):
+        assert leaks("", f"When asked, reply {disguised}.", [case]), disguised
+    assert leaks("", "Always confirm the order before replying.", [case]) == []
+
+
+def test_the_edit_cap_holds_when_a_proposer_ignores_the_schema() -> None:
+    harness = Harness(name="h", sources={"system_prompt": "Be brief."})
+    huge = Proposal(edit=Edit(surface="system_prompt", op="rewrite", text="Rule. " * 2000))
+    with pytest.raises(Rejected, match="an edit may have 600"):
+        candidate_from(harness, huge, [])
