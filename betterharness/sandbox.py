@@ -82,6 +82,18 @@ def _deadline(seconds: float) -> Iterator[None]:
         sys.settrace(previous)
 
 
+def check_syntax(source: str) -> None:
+    """Raise TemplateError when ``source`` is not a template this sandbox can render (syntax, includes)."""
+    try:
+        _compile(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error at line {exc.lineno}: {exc.message}",
+                            fix="fix the Jinja syntax") from None
+    if any(tag in source for tag in ("{% include", "{% import", "{% extends", "{% from")):
+        raise TemplateError("templates cannot include, import or extend other templates",
+                            fix="put the text in this template")
+
+
 def render_text(source: str, context: dict[str, Any], origin: str = "<template>") -> str:
     """Render one Jinja source in the bounded sandbox; every failure is a TemplateError naming origin and line."""
     try:

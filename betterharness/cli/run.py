@@ -240,8 +240,11 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main() -> None:
-    """Console entry point of the main job (``betterharness``)."""
-    _app()
+    """Console entry point of the main job (``betterharness``); a config error of Hydra's own exits 2 like ours."""
+    try:
+        _app()
+    except SystemExit as exit_:
+        raise SystemExit(2 if exit_.code == 1 else exit_.code) from None
 
 
 class SweepSummary(Callback):

@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 import jsonschema
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
+from betterharness.errors import TemplateError
 from betterharness.evals.assertions import Assertion, assertions_json_schema, parse_assertion
+from betterharness.sandbox import check_syntax
 
 TAG_PATTERN = r"^[a-z][a-z0-9_]*$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -73,6 +75,16 @@ class CaseInput(Strict):
         return self
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
 class MockResponse(Strict):
     """One declarative response of a mock tool: ``when`` arguments match, ``return`` this; or a ``default``.
 
@@ -96,6 +108,12 @@ class MockResponse(Strict):
             raise ValueError("a response is either `when` + `return`, or `default`")
         if is_when and "return_" not in self.model_fields_set:
             raise ValueError("a `when` response needs a `return` value")
+        if self.template:
+            for text in _strings(self.value):
+                try:
+                    check_syntax(text)
+                except TemplateError as exc:
+                    raise ValueError(f"templated response {text[:60]!r}: {exc.problem}") from None
         return self
 
     @property

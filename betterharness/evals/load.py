@@ -97,9 +97,15 @@ def load_all(root: Path, patterns: list[str] | None = None) -> CaseSet:
     """Load every case file under ``root``; invalid files and duplicate ids become errors."""
     found: dict[Path, None] = {}
     for pattern in patterns or ["**/*.yaml"]:
-        for path in sorted(root.glob(pattern)):
-            if path.is_file() and path.suffix in (".yaml", ".yml"):
-                found[path] = None
+        if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+            raise ConfigError(f"evals.files pattern {pattern!r} leaves evals.root", key="evals.files", value=pattern,
+                              fix="globs are relative to evals.root: set evals.root to the folder and the glob "
+                                  "inside it, e.g. evals.root=/data/cases evals.files=['**/*.yaml']")
+        variants = [pattern, pattern[: -len(".yaml")] + ".yml"] if pattern.endswith(".yaml") else [pattern]
+        for variant in variants:  # a .yml case file is a case file too
+            for path in sorted(root.glob(variant)):
+                if path.is_file() and path.suffix in (".yaml", ".yml"):
+                    found[path] = None
     result = CaseSet()
     for path in found:
         try:

@@ -115,14 +115,30 @@ class RunFolder:
         write_harness(harness, folder)
         return folder
 
+    def ensure(self) -> None:
+        """Create the folder; a path that cannot be one is a StoreError naming ``runtime.outputs``."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._unwritable(exc) from None
+
+    def _unwritable(self, exc: OSError) -> StoreError:
+        return StoreError(f"cannot write the run folder {self.path}: {exc.strerror}", key="runtime.outputs",
+                          value=str(self.path.parent),
+                          fix="point runtime.outputs at a folder you can write (it is created if missing)")
+
     @contextmanager
     def lock(self, wait: bool = False) -> Iterator[None]:
         """Hold the folder's writer lock: one process at a time runs an experiment in it.
 
         Without ``wait``, a folder locked by another process is a StoreError naming that process.
         """
-        self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.path / LOCK, "a+", encoding="utf-8") as handle:
+        self.ensure()
+        try:
+            handle = open(self.path / LOCK, "a+", encoding="utf-8")  # noqa: SIM115 - closed by the with below
+        except OSError as exc:
+            raise self._unwritable(exc) from None
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
             except BlockingIOError:
@@ -145,7 +161,7 @@ class RunFolder:
     @contextmanager
     def log_to(self) -> Iterator[None]:
         """Copy the package's log into ``betterharness.log`` here while the block runs (one job of a sweep)."""
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.ensure()
         handler = logging.FileHandler(self.path / LOG, encoding="utf-8")
         handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
         root = logging.getLogger()

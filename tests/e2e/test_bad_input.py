@@ -43,7 +43,7 @@ def test_unknown_tag(tmp_path: Path, suite: Path) -> None:
 def test_bad_group_option(tmp_path: Path) -> None:
     outputs = tmp_path / "out"
     result = bh("model=sonet", f"runtime.outputs={outputs}")
-    assert result.returncode == 1
+    assert result.returncode == 2  # one exit code for every user error, Hydra's own included (issue 9)
     assert "Could not find 'model/sonet'" in result.stderr and "sonnet" in result.stderr
     assert "Traceback" not in result.stderr
     assert _runs(outputs) == []
@@ -87,3 +87,28 @@ def test_a_filter_that_selects_no_case_is_an_error_naming_it(tmp_path: Path, sui
     assert result.returncode == 2 and "evals.ids matches none of the 3 cases" in result.stderr
     assert "correctness" not in result.stdout and "All rollouts passed" not in result.stdout
     assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_outputs_and_escaping_globs_get_clear_errors(tmp_path: Path, suite: Path) -> None:
+    a_file = tmp_path / "not_a_folder"
+    a_file.write_text("x")
+    result = bh("model=scripted", "roles=scripted", f"evals.root={suite}", "evals=all", f"runtime.outputs={a_file}")
+    assert result.returncode == 2 and "cannot write the run folder" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = bh("model=scripted", "roles=scripted", f"evals.root={suite}", "evals=all", "evals.files=[/etc/**/*.yaml]",
+                f"runtime.outputs={tmp_path / 'out'}")
+    assert result.returncode == 2 and "leaves evals.root" in result.stderr and "Traceback" not in result.stderr
+    assert _runs(tmp_path / "out") == []
+
+
+def test_a_yml_case_file_is_loaded_and_a_broken_mock_template_is_caught_at_load(tmp_path: Path, suite: Path) -> None:
+    from betterharness.evals.load import load_all
+
+    case = next(suite.rglob("*.yaml"))
+    case.rename(case.with_suffix(".yml"))
+    assert len(load_all(suite).cases) == 3
+    text = (suite / "followup_quality" / "followup_schedule_given.yaml").read_text()
+    broken = text.replace("return: {status: scheduled, id: job-17}", "return: '{{ oops('\n          template: true")
+    (suite / "followup_quality" / "followup_schedule_given.yaml").write_text(broken)
+    found = load_all(suite)
+    assert len(found.cases) == 2 and "template syntax error" in found.errors[0].problem
