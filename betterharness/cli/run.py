@@ -71,16 +71,10 @@ async def plain_run(experiment: Experiment, folder: RunFolder) -> Path:
 
     config = experiment.config
     folder.start(experiment.provenance())
-    try:
+    with folder.recording_failure():
         scores, stats = await run_rollouts(experiment.cases.cases, experiment.harness, config, folder.rollouts,
                                            epochs=config.epochs, sinks=sinks_for(experiment),
                                            label=config.model.id)
-    except BHError as error:
-        folder.finish(status="failed", error=error.problem)
-        raise
-    except BaseException:
-        folder.finish(status="interrupted")
-        raise
     metrics = aggregate(scores)
     folder.save_metrics(metrics)
     folder.finish(ran=stats.ran, reused=stats.reused, cached=stats.cached)
@@ -109,14 +103,8 @@ async def optimize_run(experiment: Experiment, folder: RunFolder, reviewer: Revi
     plan = plan_text(hill)
     print(f"plan: {plan}", file=sys.stderr)
     folder.start(experiment.provenance(), plan=plan, mode="optimize")
-    try:
+    with folder.recording_failure():
         state = await hill.run(experiment.harness)
-    except BHError as error:
-        folder.finish(status="failed", error=error.problem)
-        raise
-    except BaseException:
-        folder.finish(status="interrupted")
-        raise
     if state.status == "waiting_for_review":
         folder.finish(status="waiting_for_review")
         print(f"a proposal is waiting for review: python -m betterharness review {folder.path}", file=sys.stderr)

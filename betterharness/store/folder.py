@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel
 
 from betterharness.atomic import write_text
+from betterharness.errors import BHError
 from betterharness.harness.templates import Harness, write_harness
 from betterharness.store.format import StoreError, load_json, load_model, save_json
 from betterharness.store.rollouts import RolloutStore
@@ -85,6 +86,18 @@ class RunFolder:
         """Mark the experiment ended with ``status``."""
         self.record.update(status=status, ended_at=now(), **extra)
         save_json(self.path / EXPERIMENT, self.record)
+
+    @contextmanager
+    def recording_failure(self) -> Iterator[None]:
+        """Record in ``experiment.json`` a failure (``failed`` with its problem) or an interruption, then re-raise."""
+        try:
+            yield
+        except BHError as error:
+            self.finish(status="failed", error=error.problem)
+            raise
+        except BaseException:
+            self.finish(status="interrupted")
+            raise
 
     # -- documents ------------------------------------------------------------------------------
     def save_metrics(self, metrics: BaseModel | dict[str, Any]) -> None:
