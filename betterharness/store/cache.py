@@ -37,7 +37,6 @@ class RolloutCache:
             "limits": config.limits.model_dump(mode="json"),
             "prompts": digest_files(prompts_dir(), ROLLOUT_PROMPTS),
         })
-        self.hits = 0
         self._made: set[Path] = set()
 
     def key(self, case: EvalCase, harness_hash: str, epoch: int) -> str:
@@ -57,7 +56,6 @@ class RolloutCache:
             found = Trace.model_validate(data["trace"]), Score.model_validate(data["score"])
         except (OSError, ValueError, KeyError):
             return None
-        self.hits += 1
         return found
 
     def put(self, key: str, trace: Trace, score: Score) -> None:
