@@ -73,8 +73,9 @@ class ModelCallError(BHError):
     """A model call failed for a reason retries cannot fix.
 
     ``kind`` says whose fault it is: ``auth`` (the key is refused), ``model`` (no such model),
-    ``connection`` (the provider cannot be reached), ``response`` (it answered nonsense), or
-    ``other``. The first three are infrastructure: a run stops on them instead of scoring them.
+    ``connection`` (the provider cannot be reached), ``response`` (it answered nonsense), ``context``
+    (the conversation outgrew the model's context window), or ``other`` (retries ran out). The first
+    three stop a run at once; every kind but ``context`` is infrastructure (see ``is_infrastructure``).
     """
 
     def __init__(self, problem: str, *, kind: str = "other", **details: object) -> None:
@@ -88,6 +89,17 @@ INFRASTRUCTURE_FIXES = {
     "connection": "check that the provider is up and model.api_base is right; finished rollouts are kept",
 }
 """ModelCallError kinds that are nobody's score (the run stops with a message instead), with their fix."""
+
+AGENT_KINDS = frozenset({"context"})
+"""Error kinds that are the agent's own doing, so its rollout is scored (as a failure) like any other."""
+
+
+def is_infrastructure(kind: str | None) -> bool:
+    """True when a rollout that ended with an error of ``kind`` says nothing about the agent: a model call
+    that failed, a judge that could not be reached, a crash of ours. Such rollouts are counted, not scored,
+    and run again on resume. ``None`` (an error without a kind: a time cap, a harness template that failed)
+    and the AGENT_KINDS are the agent's."""
+    return kind is not None and kind not in AGENT_KINDS
 
 
 class InfrastructureError(BHError):

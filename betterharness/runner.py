@@ -135,7 +135,7 @@ class RunStats:
 
 
 class Progress:
-    """A minimal progress line on stderr: finished / total, passes, errors."""
+    """A minimal progress line on stderr: finished / total, passes, errored (infrastructure)."""
 
     def __init__(self, total: int, label: str, enabled: bool) -> None:
         self.total, self.label, self.enabled = total, label, enabled and total > 0
@@ -145,23 +145,24 @@ class Progress:
         """Count one finished rollout and redraw."""
         self.done += 1
         self.passed += int(score.passed)
-        self.errors += int(score.error is not None)
+        self.errors += int(score.errored)
         if not self.enabled:
             return
         end = "\n" if self.done == self.total or not sys.stderr.isatty() else "\r"
         sys.stderr.write(f"  {self.label}: {self.done}/{self.total} rollouts, {self.passed} passed, "
-                         f"{self.errors} errors{' ' * 8}{end}")
+                         f"{self.errors} errored{' ' * 8}{end}")
         sys.stderr.flush()
 
 
 def pending(cases: Sequence[EvalCase], harness: Harness, model: str, rollouts: RolloutStore, epochs: int,
             force: bool = False) -> list[tuple[EvalCase, int]]:
-    """The (case, epoch) pairs of a run that no finished, error-free rollout in the store covers yet."""
+    """The (case, epoch) pairs of a run that no scored rollout in the store covers yet (one that
+    infrastructure ended is run again)."""
     todo = []
     for case in cases:
         for epoch in range(epochs):
             done = rollouts.score(RolloutKey(harness.hash, model, case.id, epoch))
-            if force or done is None or done.error is not None:
+            if force or done is None or done.errored:
                 todo.append((case, epoch))
     return todo
 
@@ -299,5 +300,6 @@ async def _score(trace: Trace, case: EvalCase, ctx: ScoringContext) -> Score:
         score = await score_trace(trace, case, ctx)
     except Exception as exc:  # noqa: BLE001 - scoring never stops a run
         score = Score(case_id=case.id, epoch=trace.epoch, tags=case.tags, tier=case.tier, model=trace.model,
-                      harness_hash=trace.harness_hash, correctness=0.0, error=f"scoring failed: {exc}")
+                      harness_hash=trace.harness_hash, correctness=0.0, error=f"scoring failed: {exc}",
+                      error_kind="scoring")
     return score

@@ -90,3 +90,20 @@ def test_the_litellm_provider_warms_up_by_importing_litellm() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          env={"BH_OFFLINE": "1", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": ""})
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_resume_runs_errored_rollouts_again_but_keeps_scored_failures(tmp_path: Path) -> None:
+    from betterharness.agent.trace import Trace
+    from betterharness.runner import pending
+    from betterharness.scoring.score import Score
+
+    harness = load_harness(HarnessConfig(vars={"agent_name": "Ada"}))
+    store = RolloutStore(tmp_path / "run")
+    outcomes = {"c0": (None, None), "c1": ("wall-time cap of 1s reached", None),
+                "c2": ("server down", "connection"), "c3": ("judge unreachable", "judge")}
+    for case_id, (error, kind) in outcomes.items():
+        store.add(Trace(case_id=case_id, model="m", harness_hash=harness.hash, error=error, error_kind=kind),
+                  Score(case_id=case_id, tags=["t"], tier="hillclimb", model="m", harness_hash=harness.hash,
+                        correctness=0.0, error=error, error_kind=kind))
+    todo = pending([_case(i) for i in range(5)], harness, "m", store, epochs=1)
+    assert [case.id for case, _ in todo] == ["c2", "c3", "c4"]  # c1's timeout is a scored failure

@@ -11,9 +11,10 @@ import time
 from typing import Any
 
 from betterharness.agent.tools import ToolEnvironment
-from betterharness.agent.trace import Step, Trace
+from betterharness.agent.trace import Annotation, Step, Trace
 from betterharness.agent.user import UserSimulator
 from betterharness.config.schema import LimitsConfig
+from betterharness.errors import BHError
 from betterharness.evals.case import EvalCase
 from betterharness.harness.templates import Harness
 from betterharness.models.completion import ModelClient
@@ -58,13 +59,16 @@ class AgentRun:
         except TimeoutError:
             trace.stop_reason = "timeout"
             trace.error = f"wall-time cap of {self.limits.max_wall_s:g}s reached"
-        except Exception as exc:  # noqa: BLE001 - a case never raises; its error is its score
+        except BHError as exc:  # a model call (its kind says whose fault), or the harness's own template
             trace.stop_reason = "error"
-            trace.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if hasattr(exc, "problem"):
-                trace.error = exc.problem
+            trace.error = exc.problem
             trace.error_kind = getattr(exc, "kind", None)
+        except Exception as exc:  # noqa: BLE001 - a case never raises; a crash of ours is not the agent's
+            trace.stop_reason = "error"
+            trace.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+            trace.error_kind = "internal"
         trace.wall_s = time.perf_counter() - start
+        trace.annotations.extend(Annotation(kind="case_defect", data={"problem": p}) for p in self.env.defects)
         trace.files = self.env.files
         trace.memory = self.env.memory
         if self.user is not None:

@@ -61,7 +61,8 @@ class Trace(BaseModel):
     stop_reason: StopReason = "final"
     error: str | None = None
     error_kind: str | None = None
-    """For a failed model call: auth, model, connection, response or other (see ModelCallError)."""
+    """Whose fault ``error`` is: a ModelCallError kind, ``internal`` for a crash of ours, None for the
+    agent's own (a time cap, a harness template that failed); see ``errors.is_infrastructure``."""
     started_at: float = 0.0
     wall_s: float = 0.0
     usage: Usage = Field(default_factory=Usage)

@@ -185,9 +185,12 @@ def summarize(config: ExperimentConfig, report: Path) -> str:
     metrics = RunFolder(report.parent).read_metrics()
     if metrics and metrics.get("overall"):
         overall = metrics["overall"]
-        errored = f", {overall['errors']} errored (not the model's doing: see report)" if overall.get("errors") else ""
-        line = (f"{config.model.id}: correctness {overall['correctness']:.2f} over {overall['cases']} cases "
-                f"({overall['rollouts']} rollouts{errored})\n{line}")
+        errored = (f", {overall['errors']} errored and not scored (infrastructure, not the model: see report)"
+                   if overall.get("errors") else "")
+        correctness = overall.get("correctness")
+        head = (f"correctness {correctness:.2f} over {overall['cases'] - overall.get('unscored_cases', 0)} cases"
+                if correctness is not None else f"no rollout was scored over {overall['cases']} cases")
+        line = f"{config.model.id}: {head} ({overall['rollouts']} rollouts{errored})\n{line}"
     return line
 
 

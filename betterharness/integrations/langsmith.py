@@ -58,7 +58,8 @@ class TraceSink:
                 extra={"metadata": {**self.metadata, "epoch": trace.epoch, "harness": trace.harness_hash,
                                     "steps": len(trace.steps), "tool_calls": len(trace.tool_calls)}},
             )
-            self.client.create_feedback(run_id, key="correctness", score=score.correctness)
+            if not score.errored:  # an infrastructure failure is not a score
+                self.client.create_feedback(run_id, key="correctness", score=score.correctness)
         except Exception as exc:  # noqa: BLE001 - export is optional
             self._fail(exc)
 

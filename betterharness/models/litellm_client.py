@@ -92,6 +92,8 @@ def _kind(exc: BaseException) -> str:
     refused = tuple(getattr(lm, name) for name in ("AuthenticationError", "PermissionDeniedError") if hasattr(lm, name))
     if isinstance(exc, refused) or "missing credentials" in str(exc).lower():
         return "auth"
+    if isinstance(exc, getattr(lm, "ContextWindowExceededError", ())):
+        return "context"
     if isinstance(exc, getattr(lm, "NotFoundError", ())):
         return "model"
     if isinstance(exc, getattr(lm, "BadRequestError", ())) and "model" in str(exc).lower() and (

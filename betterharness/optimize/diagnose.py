@@ -107,7 +107,7 @@ def diagnose(cases: Sequence[EvalCase], scores: Sequence[Score], traces: dict[tu
     failing = set()
     for score in scores:
         case = by_id.get(score.case_id)
-        if case is None or score.passed:
+        if case is None or score.passed or score.errored:  # an errored rollout says nothing of the harness
             continue
         failing.add(case.id)
         trace = traces.get((score.case_id, score.epoch))

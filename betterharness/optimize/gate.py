@@ -3,7 +3,8 @@
 Each case's k epochs are paired epoch by epoch. A case is *fixed* when the incumbent failed every
 epoch and the candidate passed every epoch, *broken* for the reverse, *still passing* / *still
 failing* when both agree on every epoch, and *unstable* otherwise (the noise band: it counts for
-neither side). The gain is tested with a one-sided exact sign test over the discordant epoch pairs.
+neither side). Epochs that infrastructure ended (``Score.errored``) pair with nothing. The gain is
+tested with a one-sided exact sign test over the discordant epoch pairs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from betterharness.config.schema import GateConfig
 from betterharness.evals.case import EvalCase
+from betterharness.scoring.aggregate import mean_correctness
 from betterharness.scoring.score import Score
 
 TRANSITIONS = ("fixed", "broken", "still_passing", "still_failing", "unstable")
@@ -56,9 +58,11 @@ def sign_test(gained: int, lost: int) -> float:
 
 
 def _by_case(scores: Sequence[Score]) -> dict[str, dict[int, bool]]:
+    """Case id → epoch → passed, over scored rollouts only: an errored epoch pairs with nothing."""
     out: dict[str, dict[int, bool]] = {}
     for score in scores:
-        out.setdefault(score.case_id, {})[score.epoch] = score.passed
+        if not score.errored:
+            out.setdefault(score.case_id, {})[score.epoch] = score.passed
     return out
 
 
@@ -83,10 +87,6 @@ def transitions(incumbent: Sequence[Score], candidate: Sequence[Score]) -> Trans
         else:
             result.unstable.append(case_id)
     return result
-
-
-def _mean(scores: Sequence[Score]) -> float:
-    return sum(s.correctness for s in scores) / len(scores) if scores else 0.0
 
 
 def _broken_regression(tiers: Mapping[str, str], incumbent: Sequence[Score], candidate: Sequence[Score]) -> list[str]:
@@ -118,16 +118,17 @@ def gate(cases: Sequence[EvalCase], incumbent: Sequence[Score], candidate: Seque
     hillclimb_broken = [c for c in moves.broken if tiers.get(c) != "regression"]
     if config.max_broken is not None and len(hillclimb_broken) > config.max_broken:
         reasons.append(f"breaks {len(hillclimb_broken)} hillclimb case(s) > max_broken={config.max_broken}")
-    h_before = _mean(holdout_incumbent) if holdout_incumbent else None
-    h_after = _mean(holdout_candidate) if holdout_candidate else None
+    h_before = mean_correctness(holdout_incumbent) if holdout_incumbent else None
+    h_after = mean_correctness(holdout_candidate) if holdout_candidate else None
     if h_before is not None and h_after is not None and h_after < h_before - config.holdout_margin - 1e-9:
         reasons.append(f"holdout inferior: {h_after:.2f} < {h_before:.2f} - margin {config.holdout_margin}")
     passed = not reasons
     if passed:
         reasons.append(f"{len(moves.fixed)} fixed, {len(moves.broken)} broken, sign test p={p:.3f}; "
                        "no regression-tier case broken; holdout non-inferior")
-    return GateResult(passed=passed, reasons=reasons, transitions=moves, p_value=p, opt_before=_mean(incumbent),
-                      opt_after=_mean(candidate), holdout_before=h_before, holdout_after=h_after,
+    return GateResult(passed=passed, reasons=reasons, transitions=moves, p_value=p,
+                      opt_before=mean_correctness(incumbent), opt_after=mean_correctness(candidate),
+                      holdout_before=h_before, holdout_after=h_after,
                       broken_regression=broken_regression, broken_regression_holdout=broken_holdout)
 
 

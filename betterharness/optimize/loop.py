@@ -115,7 +115,8 @@ class HillClimb:
                 self.state.stop_reason = f"max iterations ({budget.max_iterations}) reached"
                 return
             opt = await self.evaluate(self.state.incumbent, "optimization", "incumbent", capture=True)
-            if all(s.passed for s in opt.scores):
+            scored = [s for s in opt.scores if not s.errored]
+            if scored and all(s.passed for s in scored):
                 self.state.stop_reason = "every optimization case passes"
                 return
             needed = (len(self.of("optimization")) + len(self.of("holdout"))) * self.epochs

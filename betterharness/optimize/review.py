@@ -19,6 +19,7 @@ from betterharness.harness.diff import changed_surfaces, diff
 from betterharness.harness.templates import Harness
 from betterharness.optimize.gate import GateResult
 from betterharness.optimize.state import STATE_FILE, Decision, Iteration, OptimizeState
+from betterharness.scoring.aggregate import mean_correctness
 from betterharness.store.folder import RunFolder, now
 from betterharness.store.rollouts import RolloutKey
 
@@ -54,7 +55,7 @@ def evidence(folder: RunFolder, by_tag: dict[str, dict[str, list[str]]], iterati
         values = []
         for version in (iteration.incumbent, iteration.candidate):
             scores = folder.rollouts.scores(harness=version, case_ids=parts["optimization"])
-            values.append(sum(s.correctness for s in scores) / len(scores) if scores else 0.0)
+            values.append(mean_correctness(scores))
         delta[tag] = (values[0], values[1])
     samples = []
     moves = iteration.gate.transitions if iteration.gate else None

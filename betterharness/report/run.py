@@ -17,7 +17,8 @@ def failures_section(scores: Sequence[Score], limit: int = 40) -> str:
         if score.passed:
             continue
         reason = score.error or next((f"{v.assertion}: {v.detail}" for v in score.verdicts if not v.passed), "")
-        lines.append(f"- `{score.case_id}` (epoch {score.epoch}): {reason[:200]}")
+        mark = f" **errored ({score.error_kind}), not scored**" if score.errored else ""
+        lines.append(f"- `{score.case_id}` (epoch {score.epoch}){mark}: {reason[:200]}")
     if not lines:
         return "All rollouts passed."
     extra = f"\n- … and {len(lines) - limit} more (see scores.jsonl)" if len(lines) > limit else ""
@@ -59,7 +60,8 @@ def render_run_report(record: dict[str, Any], metrics: Any, scores: Sequence[Sco
         table(["tag", *SUMMARY_HEADER], per_tag),
         "",
         "Ratios compare each rollout with the case's ideal trajectory (1.0 = ideal; above is slower or "
-        "wordier). pass@k: solved in at least one of k epochs; pass^k: solved in all k.",
+        "wordier). pass@k: solved in at least one of k epochs; pass^k: solved in all k. Errored rollouts "
+        "(a model or judge call failed, not the agent) are counted but left out of every other figure.",
         "",
         "## Failures",
         "",

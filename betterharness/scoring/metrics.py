@@ -14,6 +14,12 @@
   ``wall_s`` is 0.
 - Tokens and cost are the agent role's (``trace.usage``); judge usage is not counted here.
 
+- A rollout in which the case itself was at fault (a mock tool with no response for a call, or whose
+  template failed: a ``case_defect`` annotation) gets one more, failed, Verdict ``case`` naming the fault,
+  so it cannot pass on a tool error the case author never meant.
+- ``error_kind`` says whose fault an error is: the trace's kind, or ``judge`` when a judge call failed;
+  an infrastructure kind (``errors.is_infrastructure``) keeps the rollout out of correctness.
+
 Scoring never raises: an assertion that raises becomes a failed Verdict naming the exception.
 """
 
@@ -42,6 +48,16 @@ def tool_call_ratio(observed: int, ideal: int) -> float:
     return observed / ideal if ideal > 0 else 1.0 + observed
 
 
+def _defects(trace: Trace) -> list[Verdict]:
+    problems = [str(note.data.get("problem")) for note in trace.annotations if note.kind == "case_defect"]
+    if not problems:
+        return []
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return [Verdict(assertion="case", passed=False,
+                    detail=f"the case's mock tool answered an error it does not define: {problems[0]}{more}; "
+                           "add a `when:` response for such arguments or a `default:` one")]
+
+
 def _judge_failure(trace: Trace) -> str | None:
     """The first judge call that failed for a reason outside the agent (so the rollout is retried)."""
     for note in trace.annotations:
@@ -56,7 +72,9 @@ async def score_trace(
 ) -> Score:
     """The Score of one rollout of ``case``; see the module docstring for every formula."""
     verdicts = list(await asyncio.gather(*(run_assertion(a, trace, case, ctx) for a in case.success)))
+    verdicts += _defects(trace)
     correct = trace.error is None and all(v.passed for v in verdicts)
+    judge_failure = None if trace.error else _judge_failure(trace)
     steps = len(trace.steps)
     calls = len(trace.tool_calls)
     ideal = case.ideal
@@ -88,6 +106,7 @@ async def score_trace(
         total_tokens=trace.usage.total_tokens,
         cost_usd=trace.usage.cost_usd,
         aux_cost_usd=trace.aux_usage.cost_usd,
-        error=trace.error or _judge_failure(trace),
+        error=trace.error or judge_failure,
+        error_kind=trace.error_kind if trace.error else ("judge" if judge_failure else None),
         stop_reason=trace.stop_reason,
     )

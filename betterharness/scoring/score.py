@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from betterharness.errors import is_infrastructure
 from betterharness.formats import FORMAT_VERSION
 
 
@@ -43,7 +44,14 @@ class Score(BaseModel):
     cost_usd: float | None = None
     aux_cost_usd: float | None = Field(default=None, description="Judge and simulated-user cost of the rollout.")
     error: str | None = None
+    error_kind: str | None = Field(default=None, description="Whose fault ``error`` is (errors.is_infrastructure).")
     stop_reason: str = "final"
+
+    @property
+    def errored(self) -> bool:
+        """True when infrastructure ended the rollout (a failed model or judge call, a crash of ours): it is
+        counted apart, left out of correctness, and run again on resume."""
+        return is_infrastructure(self.error_kind)
 
     @property
     def total_cost_usd(self) -> float:

@@ -77,11 +77,34 @@ async def test_wall_time_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ScriptedClient, "complete", slow)
     trace = await run(make(), {"agent": [{"content": "A"}]}, LimitsConfig(max_wall_s=0.1))
     assert trace.stop_reason == "timeout" and "wall-time cap" in (trace.error or "")
+    assert trace.error_kind is None  # the agent's own doing: scored as a failure
+
+
+async def test_a_crash_of_ours_is_internal_not_the_agents(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def crash(self: ScriptedClient, *args: Any, **kwargs: Any) -> Any:
+        raise KeyError("choices")
+
+    monkeypatch.setattr(ScriptedClient, "complete", crash)
+    trace = await run(make(), {"agent": [{"content": "A"}]})
+    assert (trace.stop_reason, trace.error_kind, trace.error) == ("error", "internal", "KeyError: 'choices'")
+
+
+async def test_mock_with_no_response_is_a_case_defect() -> None:
+    tool = {"name": "lookup", "description": "Find an order.",
+            "parameters": {"type": "object", "properties": {"id": {"type": "string"}}},
+            "responses": [{"when": {"id": "A1"}, "return": "shipped"}]}
+    case = make(environment={"tools": [tool]})
+    trace = await run(case, {"agent": [{"tool_calls": [{"name": "lookup", "arguments": {"id": "B2"}}]},
+                                       {"content": "A"}]})
+    assert trace.steps[0].tool_results[0].error
+    assert [(a.kind, a.data["problem"]) for a in trace.annotations] == [
+        ("case_defect", 'lookup has no result for arguments {"id": "B2"}.')]
 
 
 async def test_model_error_is_recorded() -> None:
     trace = await run(make(), {"agent": []})
     assert trace.stop_reason == "error" and "unplanned agent request" in (trace.error or "")
+    assert trace.error_kind == "other"  # infrastructure: counted, not scored
 
 
 SIM = {"persona": "A busy traveller.", "goal": "Book a table for 2 at 7pm.", "opening": "Book me a table.",

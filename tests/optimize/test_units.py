@@ -66,6 +66,17 @@ def test_transitions_with_epochs() -> None:
     assert (moves.pairs_gained, moves.pairs_lost) == (3, 3)
 
 
+def test_errored_epochs_pair_with_nothing() -> None:
+    down = score("fix", False, 1).model_copy(update={"error": "refused", "error_kind": "connection"})
+    before = [score("fix", False, 0), score("fix", False, 1), score("gone", True, 0)]
+    after = [score("fix", True, 0), down,
+             score("gone", False, 0).model_copy(update={"error": "5xx", "error_kind": "other"})]
+    moves = transitions(before, after)
+    # fix: only epoch 0 pairs (False -> True); gone: its one epoch errored, so it is in no transition
+    assert (moves.fixed, moves.broken, moves.pairs_gained, moves.pairs_lost) == (["fix"], [], 1, 0)
+    assert "gone" not in moves.still_failing + moves.still_passing + moves.unstable
+
+
 def test_gate_rules() -> None:
     cases = [make_case("a"), make_case("b"), make_case("r", tier="regression")]
     inc = [score("a", False), score("b", False), score("r", True)]

@@ -52,7 +52,7 @@ def test_overall_summary_by_hand() -> None:
     assert overall.mean_wall_s == pytest.approx(24 / 9)
     assert overall.total_tokens == 90
     assert overall.cost_usd == pytest.approx(0.03)
-    assert overall.errors == 1
+    assert overall.errors == 0  # C's timeout is the agent's doing: scored as a failure, not errored
 
 
 def test_per_tag_summaries_by_hand() -> None:
@@ -75,7 +75,7 @@ def test_per_tag_summaries_by_hand() -> None:
     assert memory.tool_call_ratio == pytest.approx(11 / 9)
     assert memory.latency_ratio is None
     assert memory.cost_usd is None
-    assert memory.errors == 1
+    assert memory.errors == 0  # a timeout is scored
 
 
 @pytest.mark.parametrize(
@@ -86,6 +86,33 @@ def test_per_tag_summaries_by_hand() -> None:
 def test_unbiased_pass_estimators(n: int, c: int, k: int, at: float, hat: float) -> None:
     assert pass_at_k(n, c, k) == pytest.approx(at)
     assert pass_hat_k(n, c, k) == pytest.approx(hat)
+
+
+def test_errored_rollouts_are_counted_not_scored() -> None:
+    connection = {"error": "could not connect", "error_kind": "connection"}
+    scores = [
+        rollout("A", ["t"], 0, True, 1, 0, 1.0, (1, 0)),
+        rollout("A", ["t"], 1, False, 1, 0, 9.0, (1, 0), **connection),
+        rollout("A", ["t"], 2, False, 1, 0, 1.0, (1, 0)),
+        rollout("B", ["t"], 0, False, 1, 0, 9.0, (1, 0), error="key refused", error_kind="auth"),
+        rollout("B", ["t"], 1, False, 1, 0, 9.0, (1, 0), **connection),
+        rollout("C", ["t"], 0, True, 1, 0, 1.0, (1, 0)),
+        rollout("C", ["t"], 1, True, 1, 0, 1.0, (1, 0)),
+    ]
+    overall = aggregate(scores).overall
+    assert (overall.cases, overall.rollouts, overall.errors, overall.unscored_cases) == (3, 7, 3, 1)
+    assert overall.correctness == pytest.approx(3 / 4)  # A0, A2, C0, C1
+    assert overall.correctness_ci == pytest.approx(wilson_interval(0.75, 2))  # case means 0.5 and 1.0
+    assert overall.k == 2  # A and C have 2 scored rollouts each
+    assert (overall.pass_at_k, overall.pass_hat_k) == pytest.approx((1.0, 0.5))
+    assert overall.mean_wall_s == pytest.approx(1.0)  # the errored 9 s rollouts are left out
+    assert overall.total_tokens == 70  # what was spent counts, scored or not
+
+
+def test_nothing_scored_is_no_correctness() -> None:
+    down = rollout("A", ["t"], 0, False, 0, 0, 0.0, (1, 0), error="down", error_kind="connection")
+    overall = aggregate([down]).overall
+    assert (overall.correctness, overall.errors, overall.unscored_cases) == (None, 1, 1)
 
 
 def test_k_is_the_smallest_rollout_count() -> None:

@@ -5,7 +5,7 @@ from typing import ClassVar
 import pytest
 from scoring_builders import build_case, build_trace
 
-from betterharness.agent.trace import Trace, Usage
+from betterharness.agent.trace import Annotation, Trace, Usage
 from betterharness.evals.assertions import Assertion
 from betterharness.evals.case import EvalCase
 from betterharness.scoring.checks import checks
@@ -108,6 +108,25 @@ async def test_errored_trace_is_incorrect_but_still_checked() -> None:
     assert result.stop_reason == "error"
     assert [v.passed for v in result.verdicts] == [True]
     assert result.solve_rate == 0.0
+
+
+async def test_infrastructure_error_kind_marks_the_score_errored() -> None:
+    trace = build_trace(final_text="done", wall_s=2.0, error="connection refused")
+    trace.stop_reason, trace.error_kind = "error", "connection"
+    result = await score(trace, build_case())
+    assert (result.error_kind, result.errored) == ("connection", True)
+    timeout = build_trace(final_text="done", wall_s=2.0, error="wall-time cap of 1s reached")
+    timeout.stop_reason = "timeout"
+    assert (await score(timeout, build_case())).errored is False
+
+
+async def test_a_case_defect_fails_a_rollout_whose_assertions_hold() -> None:
+    trace = build_trace(final_text="done", wall_s=1.0)
+    trace.annotations.append(Annotation(kind="case_defect", data={"problem": "lookup has no result for {}."}))
+    result = await score(trace, build_case())
+    assert result.correctness == 0.0 and not result.errored
+    assert [v.assertion for v in result.verdicts if not v.passed] == ["case"]
+    assert "lookup has no result" in result.verdicts[-1].detail and "default:" in result.verdicts[-1].detail
 
 
 async def test_a_raising_assertion_becomes_a_failed_verdict() -> None:

@@ -17,6 +17,11 @@ class ToolFailure(Exception):
         self.message = message
 
 
+class CaseDefect(ToolFailure):
+    """A failure that is the case file's fault, not the agent's: a mock tool with no response for a call,
+    or whose template fails. The model sees it as a tool error; the rollout cannot pass (see scoring)."""
+
+
 class ToolSpec(BaseModel):
     """A tool as offered to the model: name, description and JSON Schema parameters."""
 

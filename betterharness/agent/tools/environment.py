@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 import jsonschema
 
-from betterharness.agent.tools.base import Tool, ToolFailure, ToolSpec
+from betterharness.agent.tools.base import CaseDefect, Tool, ToolFailure, ToolSpec
 from betterharness.agent.tools.filesystem import VirtualFilesystem
 from betterharness.agent.tools.memory import MemoryStore
 from betterharness.agent.tools.sources import TOOL_SOURCES, World, toolset_rank
@@ -77,6 +77,8 @@ class ToolEnvironment:
         self._fs = VirtualFilesystem(copy.deepcopy(env.files))
         self._memory = MemoryStore(copy.deepcopy(env.memory))
         self._calls: list[CallRecord] = []
+        self.defects: list[str] = []
+        """Case-file faults met so far (a mock with no response for a call, a mock template that failed)."""
         world = World(environment=env, fs=self._fs, memory=self._memory)
         tools: dict[str, Tool] = {}
         for source in [*sorted(set(env.toolsets), key=toolset_rank), "mock"]:
@@ -146,6 +148,9 @@ class ToolEnvironment:
             logged = parsed
             self._check(name, parsed)
             content = await self._tools[name].run(parsed)
+        except CaseDefect as exc:
+            self.defects.append(exc.message)
+            return self._finish(call_id, name, logged, f"Error: {exc.message}", error=True)
         except ToolFailure as exc:
             return self._finish(call_id, name, logged, f"Error: {exc.message}", error=True)
         except Exception as exc:  # a tool bug must not end the rollout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from betterharness.agent.tools.base import ToolFailure, ToolSpec
+from betterharness.agent.tools.base import CaseDefect, ToolSpec
 from betterharness.errors import TemplateError
 from betterharness.evals.case import MockResponse, MockTool
 from betterharness.sandbox import render_text
@@ -67,7 +67,7 @@ class MockToolRunner:
         """The chosen response, rendered when templated (every string in it, arguments as variables)."""
         response = choose_response(self.tool, arguments)
         if response is None:
-            raise ToolFailure(
+            raise CaseDefect(
                 f"{self.tool.name} has no result for arguments {json.dumps(arguments, ensure_ascii=False)}."
             )
         value = response.value
@@ -76,5 +76,5 @@ class MockToolRunner:
             try:
                 value = _render(value, context, origin=f"mock tool {self.tool.name}")
             except TemplateError as exc:
-                raise ToolFailure(f"{self.tool.name} failed: {exc.problem}") from None
+                raise CaseDefect(f"{self.tool.name} failed: {exc.problem}") from None
         return serialize(value)
