@@ -43,7 +43,7 @@ class AgentRun:
         self.harness = harness
         self.agent = agent
         self.limits = limits
-        self.env = ToolEnvironment(case.environment, describe=harness.tool_description)
+        self.env = ToolEnvironment(case.environment, view=harness)
         self.user = (UserSimulator(case.input.user, user, limits.max_user_turns)
                      if case.input.user else None)
         self.trace = Trace(case_id=case.id, epoch=epoch, model=agent.model.id, harness_hash=harness.hash)

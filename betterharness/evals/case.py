@@ -190,13 +190,22 @@ class Ideal(Strict):
 
 
 class ScriptVariant(Strict):
-    """Agent responses the scripted model replays instead when the system prompt contains a phrase.
+    """Agent responses the scripted model replays instead when the harness holds a phrase: in the system
+    prompt (``system_contains``), in the tools offered (``tools_contain``: any tool's or parameter's
+    description), or both when both are given.
 
     This lets tests simulate a model whose behaviour depends on the harness.
     """
 
-    system_contains: str
+    system_contains: str | None = None
+    tools_contain: str | None = None
     agent: list[ScriptedStep]
+
+    @model_validator(mode="after")
+    def _a_condition(self) -> ScriptVariant:
+        if self.system_contains is None and self.tools_contain is None:
+            raise ValueError("a script variant needs system_contains, tools_contain or both")
+        return self
 
 
 class Script(Strict):

@@ -1,4 +1,19 @@
-"""Harness template sets -> a Harness: named surfaces (system prompt, tool descriptions) with a hash."""
+"""Harness template sets -> a Harness: named surfaces with a hash.
+
+Surfaces, and the template file of each in a set:
+
+- ``system_prompt``: ``system_prompt.md.j2``.
+- ``tool:<name>``: ``tools/<name>.md.j2``, the description of tool ``<name>`` (built in or declared by a
+  case); ``tool.default`` is the tool's own description.
+- ``tool:<name>.<param>``: ``tools/<name>.<param>.md.j2``, the description of one top-level parameter;
+  ``param.default`` is its own description ('' when it has none).
+- ``tool_suite``: ``tool_suite.md.j2``, which tools are offered and in what order: it renders to one
+  entry per line, a tool name or ``*`` (every tool not named elsewhere, in the default order); a line
+  ``-<name>`` hides a tool. ``tools`` (the default order) is in its context. Without it, every tool is
+  offered in the default order.
+
+A tool without a template keeps its own text; the optimizer starts such a surface from that text.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +31,22 @@ from betterharness.paths import templates_dir
 from betterharness.sandbox import render_text
 
 SYSTEM_PROMPT = "system_prompt"
+TOOL_SUITE = "tool_suite"
 TOOL_PREFIX = "tool:"
 SUFFIX = ".md.j2"
+DEFAULT_SOURCE = "{{ tool.default }}"
+"""The source of a tool surface that keeps each tool's own text."""
+
+
+def tool_surface(tool: str, param: str | None = None) -> str:
+    """The surface name of a tool's description, or of one of its parameters' descriptions."""
+    return f"{TOOL_PREFIX}{tool}" + (f".{param}" if param else "")
+
+
+def parse_tool_surface(surface: str) -> tuple[str, str | None]:
+    """(tool, param or None) of a ``tool:`` surface name."""
+    tool, _, param = surface[len(TOOL_PREFIX):].partition(".")
+    return tool, param or None
 
 
 def surface_path(surface: str) -> str:
@@ -59,10 +88,32 @@ class Harness(BaseModel):
 
     def tool_description(self, name: str, default: str) -> str:
         """The harness's description of tool ``name``, or ``default`` when the set has none."""
-        surface = TOOL_PREFIX + name
+        surface = tool_surface(name)
         if surface not in self.sources:
             return default
         return self.render(surface, tool={"name": name, "default": default})
+
+    def parameter_description(self, tool: str, param: str, default: str) -> str:
+        """The harness's description of parameter ``param`` of ``tool``, or ``default``."""
+        surface = tool_surface(tool, param)
+        if surface not in self.sources:
+            return default
+        return self.render(surface, tool={"name": tool, "default": ""}, param={"name": param, "default": default})
+
+    def offered(self, names: list[str]) -> list[str]:
+        """The tools offered, in order, out of ``names`` (the default order): see ``tool_suite``."""
+        if TOOL_SUITE not in self.sources:
+            return list(names)
+        lines = [line.strip() for line in self.render(TOOL_SUITE, tools=list(names)).splitlines()]
+        hidden = {line[1:].strip() for line in lines if line.startswith("-")}
+        named = [line for line in lines if line and not line.startswith(("-", "#")) and line != "*"]
+        order: list[str] = []
+        for line in lines if "*" in lines else [*lines, "*"]:
+            if line == "*":
+                order += [n for n in names if n not in named and n not in order]
+            elif line in names and line not in order:
+                order.append(line)
+        return [n for n in order if n not in hidden]
 
     def with_source(self, surface: str, source: str) -> Harness:
         """A child version with one surface's source replaced (or added)."""
@@ -75,8 +126,14 @@ class Harness(BaseModel):
         for surface in sorted(self.sources):
             if surface == SYSTEM_PROMPT:
                 self.system_prompt(sample_tools, {"example": "an example memory"})
-            else:
-                self.tool_description(surface[len(TOOL_PREFIX):], "An example description.")
+            elif surface == TOOL_SUITE:
+                self.offered(["example_tool", "other_tool"])
+            elif surface.startswith(TOOL_PREFIX):
+                tool, param = parse_tool_surface(surface)
+                if param:
+                    self.parameter_description(tool, param, "An example parameter.")
+                else:
+                    self.tool_description(tool, "An example description.")
 
 
 def load_harness(config: HarnessConfig) -> Harness:

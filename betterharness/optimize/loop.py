@@ -24,6 +24,7 @@ from betterharness.optimize.propose import HistoryItem, Proposal, Rejected, ask,
 from betterharness.optimize.propose import render_prompt as render_proposer_prompt
 from betterharness.optimize.review import Evidence, auto_decide, evidence, record_decision
 from betterharness.optimize.state import STATE_FILE, Decision, Iteration, OptimizeState
+from betterharness.optimize.surfaces import tool_defaults
 from betterharness.paths import prompts_dir
 from betterharness.runner import Budget, BudgetExceeded
 from betterharness.store.folder import RunFolder
@@ -64,6 +65,8 @@ class HillClimb:
     def __post_init__(self) -> None:
         self.state = self.folder.load(STATE_FILE, OptimizeState) or OptimizeState(baseline="", incumbent="")
         self.epochs = self.config.optimizer.epochs
+        self.defaults = tool_defaults(self.of("optimization"))
+        """Surfaces of the optimization cases' tools that the harness set has no template for yet."""
 
     def of(self, name: SplitName) -> list[EvalCase]:
         """The cases of one split."""
@@ -142,7 +145,7 @@ class HillClimb:
             proposal = await self.propose(index, incumbent, diagnosis)
             iteration.proposal = proposal
             candidate = candidate_from(incumbent, proposal, self.of("optimization"),
-                                       self.config.optimizer.surfaces_together)
+                                       self.config.optimizer.surfaces_together, self.defaults)
             tried = next((it for it in self.state.iterations if it.candidate == candidate.hash), None)
             if tried is not None:
                 raise Rejected(f"this exact change was already tried in iteration {tried.index} ({tried.outcome})",
@@ -182,7 +185,7 @@ class HillClimb:
             return parse_proposal(saved)
         template = prompts_dir() / self.config.optimizer.proposer_template
         prompt = render_proposer_prompt(template, incumbent, diagnosis, history(self.state.iterations),
-                                        {"together": self.config.optimizer.surfaces_together})
+                                        {"together": self.config.optimizer.surfaces_together}, self.defaults)
         self.folder.save_step(index, "proposer_prompt.md", prompt)
         if (why := self.budget.refusal(0)) is not None:
             raise BudgetExceeded(why)

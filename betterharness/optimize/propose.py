@@ -12,17 +12,19 @@ from pydantic import BaseModel, Field, ValidationError
 
 from betterharness.errors import BHError
 from betterharness.evals.case import EvalCase
-from betterharness.harness.templates import SYSTEM_PROMPT, TOOL_PREFIX, Harness
+from betterharness.harness.templates import SYSTEM_PROMPT, TOOL_PREFIX, Harness, parse_tool_surface
 from betterharness.models.completion import ModelClient, Usage
 from betterharness.optimize.diagnose import Diagnosis
 from betterharness.optimize.leakage import leaks
+from betterharness.optimize.surfaces import editable, of_tools
 from betterharness.sandbox import render_text
 
 
 class Edit(BaseModel):
     """One edit of one surface's template text."""
 
-    surface: str = Field(description="system_prompt, or tool:<name> for a tool description.")
+    surface: str = Field(description="system_prompt, tool:<name> (a tool's description), tool:<name>.<param> "
+                                     "(a parameter's description) or tool_suite (which tools, in what order).")
     op: Literal["replace", "insert_after", "append", "rewrite"] = "append"
     find: str | None = Field(default=None, description="Exact text to replace or insert after.")
     text: str = Field(description="The new text.")
@@ -118,21 +120,34 @@ def parse_proposal(text: str) -> Proposal:
     raise Rejected("the proposer's answer holds no JSON proposal", value=text[:200])
 
 
+def one_idea(surfaces: Sequence[str], together: Sequence[Sequence[str]] = ()) -> bool:
+    """True when two surfaces may change in one proposal: the system prompt and one tool surface, two
+    surfaces of the same tool (its description and a parameter's), or a group in ``together``."""
+    pair = set(surfaces)
+    if len(pair) != 2:
+        return False
+    if any(pair <= set(group) for group in together):
+        return True
+    tools = [parse_tool_surface(s)[0] for s in pair if s.startswith(TOOL_PREFIX)]
+    return (SYSTEM_PROMPT in pair and len(tools) == 1) or (len(tools) == 2 and tools[0] == tools[1])
+
+
 def candidate_from(incumbent: Harness, proposal: Proposal, opt_cases: Sequence[EvalCase],
-                   together: Sequence[Sequence[str]] = ()) -> Harness:
-    """Apply a proposal to the incumbent; enforce one change, rendering and the leakage check."""
+                   together: Sequence[Sequence[str]] = (), defaults: dict[str, str] | None = None) -> Harness:
+    """Apply a proposal to the incumbent; enforce one change, rendering and the leakage check.
+
+    ``defaults`` are the surfaces the harness does not hold yet, with their starting sources
+    (``surfaces.tool_defaults``): an edit of one adds it to the candidate."""
+    sources = editable(incumbent, defaults or {})
     edits = [proposal.edit, *([proposal.also] if proposal.also else [])]
     surfaces = [e.surface for e in edits]
     for surface in surfaces:
-        if surface not in incumbent.sources:
-            raise Rejected(f"unknown surface {surface!r}", allowed=sorted(incumbent.sources))
-    if len(edits) == 2:
-        pair = set(surfaces)
-        prompt_and_tool = SYSTEM_PROMPT in pair and any(s.startswith(TOOL_PREFIX) for s in pair) and len(pair) == 2
-        if not prompt_and_tool and not any(pair <= set(group) for group in together):
-            raise Rejected("one change per iteration: two surfaces may change together only when they are the "
-                           "system prompt and one tool description, or a group in optimizer.surfaces_together",
-                           value=surfaces)
+        if surface not in sources:
+            raise Rejected(f"unknown surface {surface!r}", allowed=sorted(sources))
+    if len(edits) == 2 and not one_idea(surfaces, together):
+        raise Rejected("one change per iteration: two surfaces may change together only when they are the system "
+                       "prompt and one tool's surface, a tool's description and one of its parameters, or a group "
+                       "in optimizer.surfaces_together", value=surfaces)
     for edit in edits:
         longest = max(len(edit.text), len(edit.find or ""))
         if longest > MAX_EDIT_CHARS:
@@ -140,7 +155,7 @@ def candidate_from(incumbent: Harness, proposal: Proposal, opt_cases: Sequence[E
                            fix="propose one targeted rule, not a new template")
     candidate = incumbent
     for edit in edits:
-        old = candidate.sources[edit.surface]
+        old = candidate.sources.get(edit.surface, sources[edit.surface])
         new = apply_edit(old, edit)
         if new == old:
             raise Rejected(f"the edit leaves {edit.surface} unchanged")
@@ -155,16 +170,17 @@ def candidate_from(incumbent: Harness, proposal: Proposal, opt_cases: Sequence[E
 
 
 def render_prompt(template: Path, incumbent: Harness, diagnosis: Diagnosis, history: Sequence[HistoryItem],
-                  rules: dict[str, Any]) -> str:
+                  rules: dict[str, Any], defaults: dict[str, str] | None = None) -> str:
     """The proposer prompt from the user-editable Jinja template.
 
-    It shows the system prompt and the descriptions of the tools the failing rollouts were offered;
-    the other surfaces are only named, to keep the prompt focused and small.
+    It shows the system prompt and every surface of the tools the failing rollouts were offered (each
+    description and parameter description, the harness's or the tool's own); the other surfaces are only
+    named, to keep the prompt focused and small.
     """
-    relevant = {SYSTEM_PROMPT} | {TOOL_PREFIX + tool for tool in diagnosis.tools()}
-    shown = {name: source for name, source in incumbent.sources.items() if name in relevant}
+    sources = editable(incumbent, defaults or {})
+    shown = {SYSTEM_PROMPT: sources[SYSTEM_PROMPT], **of_tools(sorted(diagnosis.tools()), sources)}
     return render_text(template.read_text(encoding="utf-8"), {
-        "surfaces": shown, "other_surfaces": sorted(set(incumbent.sources) - set(shown)),
+        "surfaces": shown, "other_surfaces": sorted(set(sources) - set(shown)),
         "diagnosis": diagnosis.model_dump(),
         "history": [h.model_dump() for h in history],
         "rules": rules,

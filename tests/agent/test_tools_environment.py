@@ -7,6 +7,7 @@ import pytest
 from betterharness.agent.tools import CallRecord, ToolEnvironment, ToolSpec
 from betterharness.agent.tools.filesystem import VirtualFilesystem
 from betterharness.evals.case import Environment
+from betterharness.harness.templates import Harness
 
 FS_TOOLS = ["ls", "read_file", "write_file", "edit_file", "glob", "grep"]
 MEMORY_TOOLS = ["memory_list", "memory_read", "memory_write", "memory_delete"]
@@ -60,19 +61,31 @@ async def test_overridden_builtin_runs_the_mock() -> None:
     assert (result.content, result.error) == ("shipped", False)
 
 
-def test_describe_overrides_descriptions() -> None:
-    seen: list[tuple[str, str]] = []
-
-    def describe(name: str, default: str) -> str:
-        seen.append((name, default))
-        return f"[{name}] custom" if name in ("grep", "lookup") else default
-
-    specs = {spec.name: spec for spec in ToolEnvironment(full_env(), describe=describe).specs()}
+def test_the_harness_presents_every_tool() -> None:
+    harness = Harness(name="h", sources={
+        "system_prompt": "x",
+        "tool:grep": "[grep] custom",
+        "tool:lookup": "{{ tool.default }} Pass the number only.",
+        "tool:lookup.order_id": "The order number, digits only (was: '{{ param.default }}').",
+    })
+    specs = {spec.name: spec for spec in ToolEnvironment(full_env(), view=harness).specs()}
     assert specs["grep"].description == "[grep] custom"
-    assert specs["lookup"].description == "[lookup] custom"
+    assert specs["lookup"].description == "Look up an order. Pass the number only."
+    assert specs["lookup"].parameters["properties"]["order_id"] == {
+        "type": "integer", "description": "The order number, digits only (was: '')."}
+    assert LOOKUP["parameters"]["properties"]["order_id"] == {"type": "integer"}  # type: ignore[index]
     assert specs["ls"].description.startswith("List the files and directories directly inside a directory")
-    assert ("lookup", "Look up an order.") in seen
-    assert len(seen) == 11
+    assert len(specs) == 11
+
+
+async def test_the_tool_suite_orders_and_hides_tools() -> None:
+    suite = "lookup\n*\n-grep\n-glob\n"
+    env = ToolEnvironment(full_env(), view=Harness(name="h", sources={"system_prompt": "x", "tool_suite": suite}))
+    names = [spec.name for spec in env.specs()]
+    assert names[0] == "lookup" and "grep" not in names and "glob" not in names and len(names) == 9
+    assert [spec.name for spec in env.defaults][-1] == "lookup" and len(env.defaults) == 11
+    result = await env.call("c1", "grep", {"pattern": "a"})
+    assert result.error and "unknown tool 'grep'" in result.content
 
 
 def test_openai_format() -> None:

@@ -100,6 +100,37 @@ def test_accepts_a_real_fix_and_reports_holdout(workspace: dict[str, Path]) -> N
     assert len((folder / "traces.jsonl").read_text().splitlines()) == lines
 
 
+TOOL_PHRASE = "Call it at once with the task's name; never describe the call instead."
+
+
+@pytest.mark.parametrize("surface", ["tool:do_task", "tool:do_task.what"])
+def test_a_case_declared_tool_is_a_surface_improved_and_generalising(workspace: dict[str, Path],
+                                                                     surface: str) -> None:
+    ws = workspace
+    for path in ws["evals"].rglob("*.yaml"):  # these agents act when the tool's text says how to use it
+        spec = yaml.safe_load(path.read_text())
+        for variant in spec["script"].get("variants", []):
+            variant.pop("system_contains")
+            variant["tools_contain"] = TOOL_PHRASE
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    responses = ws["root"] / "tool_proposals.yaml"
+    responses.write_text(yaml.safe_dump([{"edit": {"surface": surface, "op": "append", "text": TOOL_PHRASE},
+                                          "rationale": "The agent does not see when and how to call do_task."}]))
+    result = bh(*args(ws, responses))
+    assert result.returncode == 0, result.stderr
+    folder = run_dir(ws)
+    state = json.loads((folder / "optimize_state.json").read_text())
+    assert state["iterations"][0]["outcome"] == "accepted"
+    assert "do_task" in (folder / "iterations" / "001" / "proposer_prompt.md").read_text().split("## Failures")[0]
+    report = (folder / "report.md").read_text()
+    assert "| `scripted/replay` | final | 1.00 | 1.00 | 1.00 | 1.00 |" in report  # the holdout too
+    (exported,) = [p for p in ws["harness"].iterdir() if p.name.startswith("default_opt_")]
+    template = exported / "tools" / f"{surface.removeprefix('tool:')}.md.j2"
+    assert TOOL_PHRASE in template.read_text()
+    if surface == "tool:do_task":
+        assert template.read_text().startswith("Do the task.")  # it started from the case's own text
+
+
 def test_leaky_proposal_is_rejected(workspace: dict[str, Path]) -> None:
     ws = workspace
     result = bh(*args(ws, proposals(ws, "For alpha_0, alpha_1, alpha_2, alpha_3, beta_0 and beta_1, call do_task.")))

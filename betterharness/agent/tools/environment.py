@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import jsonschema
 
@@ -17,6 +16,35 @@ from betterharness.agent.trace import ToolResult
 from betterharness.evals.case import Environment
 
 MAX_SCHEMA_ERRORS = 5
+
+
+class ToolView(Protocol):
+    """How a harness presents tools: their descriptions, their parameters' descriptions, the suite's order."""
+
+    def tool_description(self, name: str, default: str) -> str:
+        """The description the agent sees for tool ``name`` (``default``: the tool's own)."""
+        ...
+
+    def parameter_description(self, tool: str, param: str, default: str) -> str:
+        """The description the agent sees for one top-level parameter of ``tool``."""
+        ...
+
+    def offered(self, names: list[str]) -> list[str]:
+        """The tools offered, in order, out of ``names`` in their default order."""
+        ...
+
+
+def present(spec: ToolSpec, view: ToolView) -> ToolSpec:
+    """``spec`` as ``view`` presents it: its description and its top-level parameters' descriptions."""
+    properties = spec.parameters.get("properties") or {}
+    shown = {}
+    for param, schema in properties.items():
+        default = str(schema.get("description", "")) if isinstance(schema, dict) else ""
+        text = view.parameter_description(spec.name, param, default) if isinstance(schema, dict) else default
+        shown[param] = {**schema, "description": text} if text and isinstance(schema, dict) else schema
+    parameters = {**spec.parameters, "properties": shown} if properties else spec.parameters
+    return spec.model_copy(update={"description": view.tool_description(spec.name, spec.description),
+                                   "parameters": parameters})
 
 
 class CallRecord(NamedTuple):
@@ -69,11 +97,11 @@ class ToolEnvironment:
 
     Args:
         env: The case's environment (seed files, memory, toolsets, mock tools).
-        describe: ``describe(name, default_description) -> description``; lets the harness override
-            tool descriptions. Defaults to keeping the default description.
+        view: The harness, which may rewrite tool and parameter descriptions and choose and order the
+            tools offered; None keeps every tool as it is. A hidden tool cannot be called.
     """
 
-    def __init__(self, env: Environment, describe: Callable[[str, str], str] | None = None) -> None:
+    def __init__(self, env: Environment, view: ToolView | None = None) -> None:
         self._fs = VirtualFilesystem(copy.deepcopy(env.files))
         self._memory = MemoryStore(copy.deepcopy(env.memory))
         self._calls: list[CallRecord] = []
@@ -83,12 +111,12 @@ class ToolEnvironment:
         tools: dict[str, Tool] = {}
         for source in [*sorted(set(env.toolsets), key=toolset_rank), "mock"]:
             tools.update((tool.spec.name, tool) for tool in TOOL_SOURCES.get(source)(world))
+        self.defaults = [tool.spec for tool in tools.values()]
+        """Every tool the case provides, with its own descriptions, in the default order."""
+        if view is not None:
+            tools = {name: tools[name] for name in view.offered(list(tools)) if name in tools}
         self._tools = tools
-        describe = describe or (lambda _name, default: default)
-        self._specs = [
-            tool.spec.model_copy(update={"description": describe(name, tool.spec.description)})
-            for name, tool in tools.items()
-        ]
+        self._specs = [present(tool.spec, view) if view is not None else tool.spec for tool in tools.values()]
         self._validators = {
             name: jsonschema.Draft202012Validator(tool.spec.parameters) for name, tool in tools.items()
         }
