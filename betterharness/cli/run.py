@@ -114,7 +114,7 @@ async def optimize_run(experiment: Experiment, folder: RunFolder, reviewer: Revi
         destination = config.runtime.export_harness or config.harness.dir  # the user's folder, never the package's
         exported = export(folder.versions.load(state.incumbent), config.harness.name, folder, destination)
     result = outcome(folder, experiment.hash, split, state, clients.agent.model.id, hill.proposer.model.id,
-                     hill.epochs, exported)
+                     hill.epochs, exported, config.optimizer.gate.error_control)
     folder.save_metrics(metrics_document(result))
     report = folder.write_report(render_optimize_report(result))
     folder.finish(status="complete", final_harness=state.incumbent, stop_reason=state.stop_reason)

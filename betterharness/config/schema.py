@@ -71,6 +71,9 @@ class GateConfig(Group):
     alpha: float = Field(default=0.25, gt=0, le=1, description="One-sided sign-test level for the gain.")
     max_broken: int | None = Field(default=None, ge=0, description="Hillclimb-tier cases a candidate may break.")
     holdout_margin: float = Field(default=0.0, ge=0, le=1, description="Allowed holdout correctness drop.")
+    error_control: Literal["holm", "spending", "none"] = Field(
+        default="holm", description="How alpha is shared among candidates: holm (over one iteration's gated "
+        "candidates), spending (over every full-gate test of the run: alpha·6/(π²j²) for the j-th), none.")
 
 
 class BudgetConfig(Group):
@@ -81,12 +84,30 @@ class BudgetConfig(Group):
     max_cost_usd: float | None = Field(default=None, gt=0)
 
 
+class SearchConfig(Group):
+    """How many candidates an iteration draws, and how they are screened before the full gate."""
+
+    candidates: int = Field(default=1, ge=1, description="Proposals drawn per iteration (N).")
+    parents: int = Field(default=1, ge=1, description="Parents per iteration: the incumbent, then earlier "
+                         "accepted versions, newest first (P); each draws `candidates` proposals.")
+    temperature: float | None = Field(default=0.8, ge=0, description="Proposer temperature for every proposal "
+                                      "after an iteration's first (null: the model's own).")
+    minibatch: int = Field(default=0, ge=0, description="Optimization cases of the first screening round; 0 sends "
+                           "every candidate to the full gate unscreened.")
+    min_failing: int = Field(default=2, ge=0, description="Cases the incumbent fails that every minibatch holds.")
+    keep: int = Field(default=1, ge=1, description="Candidates that reach the full gate per iteration.")
+    min_gain: int = Field(default=1, ge=0, description="Net epoch pairs gained on the last screening round "
+                          "that a candidate needs to reach the full gate.")
+    seed: int = Field(default=0, description="Seeds the minibatch draw (with the iteration number).")
+
+
 class OptimizerConfig(Group):
     """``none`` scores the harness and stops; ``hillclimb`` runs the improvement loop."""
 
     name: Literal["none", "hillclimb"] = "none"
     epochs: int = Field(default=1, ge=1, description="Repeats per case when validating a candidate.")
     gate: GateConfig = Field(default_factory=GateConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     proposer_template: str = Field(default="proposer.md.j2", description="Prompt template in prompts/.")
     max_excerpts: int = Field(default=6, ge=0, description="Trace excerpts shown to the proposer.")

@@ -71,8 +71,10 @@ class ModelClient:
     async def complete(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, *,
         max_tokens: int | None = None, response_format: dict[str, Any] | None = None,
+        temperature: float | None = None,
     ) -> Completion:
-        """One chat completion; raises ModelCallError when the call fails for good."""
+        """One chat completion; raises ModelCallError when the call fails for good. ``temperature``
+        overrides the model's own (a proposer samples its second and later candidates)."""
         raise NotImplementedError
 
     async def text(self, messages: list[dict[str, Any]]) -> tuple[str, Usage]:

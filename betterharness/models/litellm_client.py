@@ -171,6 +171,7 @@ class LiteLLMClient(ModelClient):
     async def complete(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, *,
         max_tokens: int | None = None, response_format: dict[str, Any] | None = None,
+        temperature: float | None = None,
     ) -> Completion:
         """One chat completion; raises ModelCallError once retries are spent or on a permanent error."""
         self.check_allowed()
@@ -183,6 +184,8 @@ class LiteLLMClient(ModelClient):
             kwargs["tools"] = tools
         if response_format is not None:
             kwargs["response_format"] = response_format
+        if temperature is not None:
+            kwargs["temperature"] = temperature
         if self.model.api_base:
             kwargs["api_base"] = self.model.api_base
         if self.model.api_key_env:

@@ -101,6 +101,7 @@ class ScriptedClient(ModelClient):
     async def complete(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, *,
         max_tokens: int | None = None, response_format: dict[str, Any] | None = None,
+        temperature: float | None = None,
     ) -> Completion:
         """The next scripted response for this role."""
         if self._variants and messages and messages[0].get("role") == "system":

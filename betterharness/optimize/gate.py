@@ -97,9 +97,10 @@ def _broken_regression(tiers: Mapping[str, str], incumbent: Sequence[Score], can
 
 def gate(cases: Sequence[EvalCase], incumbent: Sequence[Score], candidate: Sequence[Score], config: GateConfig,
          holdout_incumbent: Sequence[Score] = (), holdout_candidate: Sequence[Score] = (),
-         holdout_cases: Sequence[EvalCase] = ()) -> GateResult:
+         holdout_cases: Sequence[EvalCase] = (), level: float | None = None, control: str = "") -> GateResult:
     """Accept only a net gain beyond noise, no regression-tier case broken (optimization or holdout), and a
-    non-inferior holdout. Reasons about the holdout carry no case ids."""
+    non-inferior holdout. Reasons about the holdout carry no case ids. ``level`` replaces ``config.alpha`` when
+    the error is controlled over many candidates (``control`` names how, for the reasons)."""
     moves = transitions(incumbent, candidate)
     tiers = {c.id: c.tier for c in cases}
     broken_regression = _broken_regression(tiers, incumbent, candidate)
@@ -109,8 +110,10 @@ def gate(cases: Sequence[EvalCase], incumbent: Sequence[Score], candidate: Seque
     reasons = []
     if net < config.min_net_fixed:
         reasons.append(f"net fixed cases {net} < required {config.min_net_fixed}")
-    if p > config.alpha:
-        reasons.append(f"gain not beyond noise: sign test p={p:.3f} > alpha={config.alpha}")
+    alpha = config.alpha if level is None else level
+    if p > alpha:
+        held = f"alpha={config.alpha}" if level is None else f"level {alpha:.4g} ({control})"
+        reasons.append(f"gain not beyond noise: sign test p={p:.3f} > {held}")
     if broken_regression:
         reasons.append(f"breaks regression-tier case(s): {', '.join(broken_regression)}")
     if broken_holdout:

@@ -19,10 +19,20 @@ from betterharness.harness.templates import Harness
 from betterharness.models.completion import ModelClient
 from betterharness.optimize.diagnose import Diagnosis, diagnose
 from betterharness.optimize.evaluator import Evaluation, Evaluator
-from betterharness.optimize.gate import gate, proposer_view
+from betterharness.optimize.gate import GateResult, gate, proposer_view, sign_test, transitions
 from betterharness.optimize.propose import HistoryItem, Proposal, Rejected, ask, candidate_from, parse_proposal
 from betterharness.optimize.propose import render_prompt as render_proposer_prompt
 from betterharness.optimize.review import Evidence, auto_decide, evidence, record_decision
+from betterharness.optimize.search import (
+    ScreenedCandidate,
+    SearchRecord,
+    holm_thresholds,
+    minibatch_order,
+    round_sizes,
+    screen_score,
+    spending_level,
+    survivors,
+)
 from betterharness.optimize.state import STATE_FILE, Decision, Iteration, OptimizeState
 from betterharness.optimize.surfaces import tool_defaults
 from betterharness.paths import prompts_dir
@@ -46,7 +56,27 @@ def history(iterations: Sequence[Iteration]) -> list[HistoryItem]:
             outcome += f"; review: {it.decision.verdict} ({it.decision.reason})"
         items.append(HistoryItem(iteration=it.index, summary=summary, outcome=outcome,
                                  regressions=it.gate.transitions.broken if it.gate else []))
+        for other in it.search.candidates if it.search else []:
+            if other.proposal and other.candidate != it.candidate:
+                how = other.rejection or (f"gated, {'passed' if other.passed_gate else 'failed'}" if other.gated
+                                          else f"screened out ({', '.join(f'{v:+d}' for v in other.screen)})")
+                items.append(HistoryItem(iteration=it.index, summary=other.proposal, outcome=how))
     return items
+
+
+def one_line(proposal: Proposal) -> str:
+    """A proposal's edit in one line, for records and history."""
+    text = " ".join(proposal.edit.text.split())
+    also = f" + {proposal.also.surface}" if proposal.also else ""
+    return f"{proposal.edit.op} on {proposal.edit.surface}{also}: {text[:120]}"
+
+
+@dataclass
+class Draw:
+    """One drawn proposal while its iteration runs: its record and the parsed proposal."""
+
+    record: ScreenedCandidate
+    proposal_model: Proposal | None = None
 
 
 @dataclass
@@ -134,65 +164,180 @@ class HillClimb:
                                           f"{iteration.rejection}")
                 return
 
+    def parents(self) -> list[str]:
+        """The incumbent, then earlier accepted versions (and the baseline), newest first: P of them."""
+        accepted = [it.candidate for it in reversed(self.state.iterations) if it.outcome == "accepted" and it.candidate]
+        ordered = [self.state.incumbent, *accepted, self.state.baseline]
+        unique = list(dict.fromkeys(ordered))
+        return unique[: self.config.optimizer.search.parents]
+
     async def step(self, index: int, opt: Evaluation) -> Iteration:
-        """One iteration: diagnose, propose, validate (paired gate); review comes after."""
+        """One iteration: draw candidates, screen them, send the best to the paired gate; review comes after."""
         incumbent = self.folder.versions.load(self.state.incumbent)
         iteration = Iteration(index=index, incumbent=incumbent.hash)
-        diagnosis = diagnose(self.of("optimization"), opt.scores, opt.failing_traces,
-                             self.config.optimizer.max_excerpts)
-        self.folder.save_step(index, "diagnosis.json", diagnosis)
-        try:
-            proposal = await self.propose(index, incumbent, diagnosis)
-            iteration.proposal = proposal
-            candidate = candidate_from(incumbent, proposal, self.of("optimization"),
-                                       self.config.optimizer.surfaces_together, self.defaults)
-            tried = next((it for it in self.state.iterations if it.candidate == candidate.hash), None)
-            if tried is not None:
-                raise Rejected(f"this exact change was already tried in iteration {tried.index} ({tried.outcome})",
-                               fix="propose a different change")
-        except Rejected as exc:
-            iteration.rejection = exc.problem + (f" ({exc.value})" if exc.value else "")
-        except BHError as exc:  # e.g. the candidate template does not render
-            iteration.rejection = exc.problem
-        except BudgetExceeded:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a failed proposer call is "no candidate", not a crash
-            iteration.rejection = f"proposer failed: {getattr(exc, 'problem', exc)}"
-        if iteration.rejection is not None:
+        record = SearchRecord(error_control=self.config.optimizer.gate.error_control)
+        iteration.search = record
+        drawn = await self.draw(index, opt, record)
+        valid = [(entry, candidate) for entry, candidate in drawn if candidate is not None]
+        first = record.candidates[0]
+        iteration.proposal = drawn[0][0].proposal_model
+        if not valid:
+            iteration.rejection = first.rejection
             self.folder.save_step(index, "iteration.json", iteration)
             return iteration
-        self.folder.versions.save(candidate)
-        iteration.candidate = candidate.hash
-        self.folder.save_step(index, "candidate.diff", diff(incumbent, candidate))
         try:
-            cand_opt = await self.evaluate(candidate.hash, "optimization", f"candidate {index}")
-            inc_hold = await self.evaluate(incumbent.hash, "holdout", "incumbent")
-            cand_hold = await self.evaluate(candidate.hash, "holdout", f"candidate {index}")
+            gated = await self.screen(index, opt, valid, record)
+            if not gated:
+                best = max(valid, key=lambda v: (v[0].record.screen[-1], -v[0].record.draw))
+                iteration.proposal, iteration.candidate = best[0].proposal_model, best[1].hash
+                iteration.rejection = (f"no candidate gained {self.config.optimizer.search.min_gain}+ epoch pairs on "
+                                       f"the screening minibatch (best: {best[0].record.screen[-1]:+d} over "
+                                       f"{len(record.rounds[-1])} cases)")
+                iteration.outcome = "screened_out"
+                self.folder.save_step(index, "iteration.json", iteration)
+                return iteration
+            chosen = await self.validate(index, incumbent, opt, gated, record)
         except BudgetExceeded as exc:
             raise BudgetExceeded(f"{exc}, while validating iteration {index} (its rollouts are kept: a larger "
                                  "budget resumes it)") from None
-        self.state.holdout_consultations += 1
-        iteration.gate = gate(self.of("optimization"), opt.scores, cand_opt.scores, self.config.optimizer.gate,
-                              inc_hold.scores, cand_hold.scores, self.of("holdout"))
-        iteration.outcome = "pending_review" if iteration.gate.passed else "gate_failed"
+        entry, candidate, result = chosen
+        iteration.proposal, iteration.candidate, iteration.gate = entry.proposal_model, candidate.hash, result
+        self.folder.save_step(index, "candidate.diff", diff(incumbent, candidate))
+        iteration.outcome = "pending_review" if result.passed else "gate_failed"
         self.folder.save_step(index, "iteration.json", iteration)
         return iteration
 
-    async def propose(self, index: int, incumbent: Harness, diagnosis: Diagnosis) -> Proposal:
-        """Ask the proposer (once: a saved answer is reused on resume) and parse its answer."""
-        saved = self.folder.load_step_text(index, "proposer_answer.txt")
+    async def draw(self, index: int, opt: Evaluation, record: SearchRecord) -> list[tuple[Draw, Harness | None]]:
+        """Ask for ``candidates`` proposals from each parent; every one is checked, none is run yet."""
+        search = self.config.optimizer.search
+        tried = {it.candidate: it for it in self.state.iterations if it.candidate}
+        tried |= {c.candidate: it for it in self.state.iterations if it.search
+                  for c in it.search.candidates if c.candidate}
+        seen: dict[str, int] = {}
+        out: list[tuple[Draw, Harness | None]] = []
+        for p_index, parent_hash in enumerate(self.parents()):
+            parent = self.folder.versions.load(parent_hash)
+            scores = opt if parent_hash == self.state.incumbent else await self.evaluate(
+                parent_hash, "optimization", "parent", capture=True)
+            diagnosis = diagnose(self.of("optimization"), scores.scores, scores.failing_traces,
+                                 self.config.optimizer.max_excerpts)
+            self.folder.save_step(index, "diagnosis.json" if p_index == 0 else f"diagnosis.{p_index + 1}.json",
+                                  diagnosis)
+            for j in range(search.candidates):
+                number = p_index * search.candidates + j + 1
+                entry = Draw(record=ScreenedCandidate(draw=number, parent=parent_hash))
+                record.candidates.append(entry.record)
+                candidate: Harness | None = None
+                try:
+                    focus = diagnosis.clusters[j % len(diagnosis.clusters)] if search.candidates > 1 and \
+                        diagnosis.clusters else None
+                    entry.proposal_model = await self.propose(index, parent, diagnosis, number,
+                                                              focus.model_dump() if focus else None)
+                    entry.record.proposal = one_line(entry.proposal_model)
+                    candidate = candidate_from(parent, entry.proposal_model, self.of("optimization"),
+                                               self.config.optimizer.surfaces_together, self.defaults)
+                    if candidate.hash in tried:
+                        earlier = tried[candidate.hash]
+                        raise Rejected(f"this exact change was already tried in iteration {earlier.index} "
+                                       f"({earlier.outcome})", fix="propose a different change")
+                    if candidate.hash in seen:
+                        raise Rejected(f"the same change as draw {seen[candidate.hash]} of this iteration")
+                except Rejected as exc:
+                    entry.record.rejection = exc.problem + (f" ({exc.value})" if exc.value else "")
+                except BHError as exc:  # e.g. the candidate template does not render
+                    entry.record.rejection = exc.problem
+                except BudgetExceeded:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a failed proposer call is "no candidate", not a crash
+                    entry.record.rejection = f"proposer failed: {getattr(exc, 'problem', exc)}"
+                if entry.record.rejection is not None:
+                    candidate = None
+                else:
+                    assert candidate is not None
+                    self.folder.versions.save(candidate)
+                    entry.record.candidate = candidate.hash
+                    seen[candidate.hash] = number
+                out.append((entry, candidate))
+        return out
+
+    async def screen(self, index: int, opt: Evaluation, valid: list[tuple[Draw, Harness]],
+                     record: SearchRecord) -> list[tuple[Draw, Harness]]:
+        """Successive halving on growing minibatches; the survivors that gained enough, best first."""
+        search = self.config.optimizer.search
+        if search.minibatch == 0:
+            return valid[: search.keep]
+        cases = self.of("optimization")
+        failing = {s.case_id for s in opt.scores if not s.passed and not s.errored}
+        order = minibatch_order([c.id for c in cases], failing, search.min_failing, search.seed, index)
+        by_id = {c.id: c for c in cases}
+        alive = list(valid)
+        sizes = round_sizes(len(valid), search.keep, search.minibatch, len(order))
+        for number, size in enumerate(sizes):
+            ids = order[:size]
+            record.rounds.append(ids)
+            for entry, candidate in alive:
+                run = await self.evaluator.evaluate(candidate, [by_id[i] for i in ids], 1,
+                                                    label=f"screen {index}.{entry.record.draw} round {number + 1}")
+                entry.record.screen.append(screen_score(opt.scores, run.scores, ids))
+            if number + 1 < len(sizes):
+                scores = {e.record.draw: e.record.screen[-1] for e, _ in alive}
+                kept = survivors(scores, [e.record.draw for e, _ in alive], search.keep)
+                alive = [(e, c) for e, c in alive if e.record.draw in kept]
+        ranked = sorted(alive, key=lambda v: (-v[0].record.screen[-1], v[0].record.draw))
+        return [(e, c) for e, c in ranked if e.record.screen[-1] >= search.min_gain][: search.keep]
+
+    async def validate(self, index: int, incumbent: Harness, opt: Evaluation, gated: list[tuple[Draw, Harness]],
+                       record: SearchRecord) -> tuple[Draw, Harness, GateResult]:
+        """The full paired gate for each gated candidate, at the level the run's error control gives it."""
+        gate_config = self.config.optimizer.gate
+        inc_hold = await self.evaluate(incumbent.hash, "holdout", "incumbent")
+        runs = []
+        for entry, candidate in gated:
+            cand_opt = await self.evaluate(candidate.hash, "optimization", f"candidate {index}.{entry.record.draw}")
+            cand_hold = await self.evaluate(candidate.hash, "holdout", f"candidate {index}.{entry.record.draw}")
+            self.state.holdout_consultations += 1
+            moves = transitions(opt.scores, cand_opt.scores)
+            runs.append((entry, candidate, cand_opt, cand_hold, sign_test(moves.pairs_gained, moves.pairs_lost)))
+        control = gate_config.error_control
+        if control == "holm":
+            levels = holm_thresholds([r[4] for r in runs], gate_config.alpha)
+        elif control == "spending":
+            levels = [spending_level(gate_config.alpha, self.state.gate_tests + i + 1) for i in range(len(runs))]
+        else:
+            levels = [gate_config.alpha] * len(runs)
+        self.state.gate_tests += len(runs)
+        results = []
+        for (entry, candidate, cand_opt, cand_hold, p), level in zip(runs, levels, strict=True):
+            result = gate(self.of("optimization"), opt.scores, cand_opt.scores, gate_config, inc_hold.scores,
+                          cand_hold.scores, self.of("holdout"), level=level if control != "none" else None,
+                          control=f"{control} over {len(runs)} gated" if control == "holm" else control)
+            entry.record.gated, entry.record.level, entry.record.p_value = True, level, p
+            entry.record.passed_gate = result.passed
+            results.append((entry, candidate, result))
+        return max(results, key=lambda r: (r[2].passed, len(r[2].transitions.fixed) - len(r[2].transitions.broken),
+                                           -r[2].p_value, -r[0].record.draw))
+
+    async def propose(self, index: int, parent: Harness, diagnosis: Diagnosis, number: int = 1,
+                      focus: dict[str, object] | None = None) -> Proposal:
+        """Ask the proposer for draw ``number`` of iteration ``index`` (a saved answer is reused on resume)."""
+        suffix = "" if number == 1 else f".{number}"
+        saved = self.folder.load_step_text(index, f"proposer_answer{suffix}.txt")
         if saved is not None:
             return parse_proposal(saved)
         template = prompts_dir() / self.config.optimizer.proposer_template
-        prompt = render_proposer_prompt(template, incumbent, diagnosis, history(self.state.iterations),
-                                        {"together": self.config.optimizer.surfaces_together}, self.defaults)
-        self.folder.save_step(index, "proposer_prompt.md", prompt)
+        prompt = render_proposer_prompt(template, parent, diagnosis, history(self.state.iterations),
+                                        {"together": self.config.optimizer.surfaces_together}, self.defaults,
+                                        focus=focus)
+        self.folder.save_step(index, f"proposer_prompt{suffix}.md", prompt)
         if (why := self.budget.refusal(0)) is not None:
             raise BudgetExceeded(why)
-        text, usage = await ask(self.proposer.bind(call=index), prompt)
+        search = self.config.optimizer.search
+        per_iteration = search.candidates * search.parents
+        temperature = search.temperature if number > 1 else None
+        text, usage = await ask(self.proposer.bind(call=(index - 1) * per_iteration + number), prompt, temperature)
         self.state.proposer_cost_usd += usage.cost_usd or 0.0
         self.budget.add_cost(usage.cost_usd or 0.0)
-        self.folder.save_step(index, "proposer_answer.txt", text)
+        self.folder.save_step(index, f"proposer_answer{suffix}.txt", text)
         return parse_proposal(text)
 
     def resolve(self, iteration: Iteration) -> bool:

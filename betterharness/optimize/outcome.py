@@ -29,6 +29,8 @@ class OptimizeOutcome:
     exported: Exported | None = None
     rollouts: int = 0
     cost_usd: float = 0.0
+    error_control: str = "holm"
+    """How the gate's alpha was shared among candidates (optimizer.gate.error_control)."""
 
 
 def phase_metrics(folder: RunFolder, split: Split, state: OptimizeState, model: str) -> dict[str, dict[str, Metrics]]:
@@ -44,14 +46,15 @@ def phase_metrics(folder: RunFolder, split: Split, state: OptimizeState, model: 
 
 
 def outcome(folder: RunFolder, hash: str, split: Split, state: OptimizeState, model: str, proposer: str,
-            epochs: int, exported: Exported | None) -> OptimizeOutcome:
+            epochs: int, exported: Exported | None, error_control: str = "holm") -> OptimizeOutcome:
     """The outcome of a finished optimize run."""
     diffs = {it.index: diff(folder.versions.load(it.incumbent), folder.versions.load(it.candidate))
              for it in state.iterations if it.candidate}
     return OptimizeOutcome(hash=hash, model=model, proposer=proposer, epochs=epochs, split=split, state=state,
                            metrics=phase_metrics(folder, split, state, model), diffs=diffs, exported=exported,
                            rollouts=len(folder.rollouts),
-                           cost_usd=folder.rollouts.cost_usd() + state.proposer_cost_usd)
+                           cost_usd=folder.rollouts.cost_usd() + state.proposer_cost_usd,
+                           error_control=error_control)
 
 
 def metrics_document(result: OptimizeOutcome) -> dict[str, object]:

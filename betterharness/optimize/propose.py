@@ -170,12 +170,14 @@ def candidate_from(incumbent: Harness, proposal: Proposal, opt_cases: Sequence[E
 
 
 def render_prompt(template: Path, incumbent: Harness, diagnosis: Diagnosis, history: Sequence[HistoryItem],
-                  rules: dict[str, Any], defaults: dict[str, str] | None = None) -> str:
+                  rules: dict[str, Any], defaults: dict[str, str] | None = None,
+                  focus: dict[str, Any] | None = None) -> str:
     """The proposer prompt from the user-editable Jinja template.
 
     It shows the system prompt and every surface of the tools the failing rollouts were offered (each
     description and parameter description, the harness's or the tool's own); the other surfaces are only
-    named, to keep the prompt focused and small.
+    named, to keep the prompt focused and small. ``focus`` is the failure cluster this draw should address
+    (when an iteration draws several candidates, each gets a different one).
     """
     sources = editable(incumbent, defaults or {})
     shown = {SYSTEM_PROMPT: sources[SYSTEM_PROMPT], **of_tools(sorted(diagnosis.tools()), sources)}
@@ -184,10 +186,12 @@ def render_prompt(template: Path, incumbent: Harness, diagnosis: Diagnosis, hist
         "diagnosis": diagnosis.model_dump(),
         "history": [h.model_dump() for h in history],
         "rules": rules,
+        "focus": focus,
     }, origin=str(template))
 
 
-async def ask(client: ModelClient, prompt: str) -> tuple[str, Usage]:
+async def ask(client: ModelClient, prompt: str, temperature: float | None = None) -> tuple[str, Usage]:
     """Call the proposer model with a JSON-schema response format where the provider supports it."""
-    completion = await client.complete([{"role": "user", "content": prompt}], response_format=PROPOSAL_SCHEMA)
+    completion = await client.complete([{"role": "user", "content": prompt}], response_format=PROPOSAL_SCHEMA,
+                                       temperature=temperature)
     return completion.content or "", completion.usage

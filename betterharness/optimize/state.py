@@ -8,9 +8,10 @@ from pydantic import BaseModel, Field
 
 from betterharness.optimize.gate import GateResult
 from betterharness.optimize.propose import Proposal
+from betterharness.optimize.search import SearchRecord
 
 STATE_FILE = "optimize_state.json"
-Outcome = Literal["accepted", "rejected", "gate_failed", "no_candidate", "pending_review"]
+Outcome = Literal["accepted", "rejected", "gate_failed", "screened_out", "no_candidate", "pending_review"]
 
 
 class Decision(BaseModel):
@@ -24,7 +25,9 @@ class Decision(BaseModel):
 
 
 class Iteration(BaseModel):
-    """Everything one iteration produced."""
+    """Everything one iteration produced. ``proposal``, ``candidate`` and ``gate`` are those of the candidate
+    it chose (the best that passed the gate, else the best gated or screened one); ``search`` holds every
+    candidate it drew."""
 
     index: int
     incumbent: str
@@ -34,6 +37,7 @@ class Iteration(BaseModel):
     gate: GateResult | None = None
     decision: Decision | None = None
     outcome: Outcome = "no_candidate"
+    search: SearchRecord | None = None
 
 
 class OptimizeState(BaseModel):
@@ -46,6 +50,7 @@ class OptimizeState(BaseModel):
     stop_reason: str | None = None
     proposer_cost_usd: float = 0.0
     holdout_consultations: int = Field(default=0, description="How often the holdout gated a candidate.")
+    gate_tests: int = Field(default=0, description="Full-gate tests so far (alpha spending counts them).")
 
     @property
     def pending(self) -> Iteration | None:

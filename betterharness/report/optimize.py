@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from betterharness.optimize.outcome import OptimizeOutcome
+from betterharness.optimize.search import SearchRecord
+from betterharness.optimize.state import OptimizeState
 from betterharness.report.tables import fmt, model_note, table
 from betterharness.scoring.aggregate import Metrics
 
@@ -47,7 +49,10 @@ def _iteration(result: OptimizeOutcome, index: int) -> str:
                      + (f" + `{it.proposal.also.surface}`" if it.proposal.also else "")
                      + f" — {it.proposal.rationale}")
     if it.rejection:
-        lines.append(f"- rejected before validation: {it.rejection}")
+        where = "at screening" if it.outcome == "screened_out" else "before validation"
+        lines.append(f"- rejected {where}: {it.rejection}")
+    if it.search and len(it.search.candidates) > 1:
+        lines += ["", _draws(it.search), ""]
     if it.gate:
         t = it.gate.transitions
         lines.append(f"- gate: {'passed' if it.gate.passed else 'failed'} — {'; '.join(it.gate.reasons)}")
@@ -60,6 +65,25 @@ def _iteration(result: OptimizeOutcome, index: int) -> str:
     if it.index in result.diffs:
         lines += ["", "```diff", result.diffs[it.index].rstrip(), "```"]
     return "\n".join(lines)
+
+
+def _draws(search: SearchRecord) -> str:
+    rounds = " → ".join(str(len(r)) for r in search.rounds) or "none"
+    rows = [[c.draw, f"`{c.parent}`", c.proposal[:90] or "—", " → ".join(f"{v:+d}" for v in c.screen) or "—",
+             f"p={c.p_value:.3f} at {c.level:.3g}" if c.gated and c.p_value is not None and c.level is not None
+             else "—", "passed" if c.passed_gate else (c.rejection or ("failed" if c.gated else "not gated"))[:80]]
+            for c in search.candidates]
+    return (f"Draws (screening rounds of {rounds} cases; net epoch pairs gained vs the incumbent):\n\n"
+            + table(["draw", "parent", "edit", "screen", "gate", "outcome"], rows))
+
+
+def _search_line(state: OptimizeState, config: str) -> str:
+    records = [it.search for it in state.iterations if it.search is not None]
+    counts = {what: sum(r.count(what) for r in records) for what in ("drawn", "screened", "gated", "passed")}
+    accepted = sum(1 for it in state.iterations if it.outcome == "accepted")
+    return (f"- search: candidates drawn {counts['drawn']}, screened {counts['screened']}, gated {counts['gated']}, "
+            f"passed the gate {counts['passed']}, accepted {accepted} · error control: {config} "
+            f"({state.gate_tests} full-gate test(s))")
 
 
 def _test_line(result: OptimizeOutcome) -> str:
@@ -93,6 +117,7 @@ def render_optimize_report(result: OptimizeOutcome) -> str:
         f"({len(accepted)} accepted of {len(state.iterations)} iterations)",
         f"- stopped: {state.stop_reason or 'finished'} · holdout consulted {state.holdout_consultations} "
         f"time(s) as a gate (repeated use biases it upward); {_test_line(result)}",
+        _search_line(state, result.error_control),
         f"- rollouts: {result.rollouts} · cost: ${result.cost_usd:.4f}",
         exported, "",
         "## Correctness per tag, before and after", "",

@@ -288,3 +288,43 @@ def test_a_deferred_review_decided_on_a_terminal_completes_the_run(workspace: di
     state = json.loads((run_dir(ws) / "optimize_state.json").read_text())
     assert state["status"] == "complete" and state["iterations"][0]["outcome"] == "accepted"
     assert state["iterations"][0]["decision"]["reason"] == "a general rule"
+
+
+def test_parallel_search_screens_four_draws_and_gates_the_one_that_helps(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    responses = proposals(ws, "Keep every reply concise.", "Greet the user politely first.", PHRASE,
+                          "Answer in the language of the request.")
+    result = bh(*args(ws, responses, "optimizer=parallel", "optimizer.search.minibatch=2",
+                      "optimizer.budget.max_iterations=1"))
+    assert result.returncode == 0, result.stderr
+    folder = run_dir(ws)
+    state = json.loads((folder / "optimize_state.json").read_text())
+    (it,) = state["iterations"]
+    search = it["search"]
+    draws = {c["draw"]: c for c in search["candidates"]}
+    assert len(draws) == 4 and all(c["screen"] for c in draws.values())  # every draw ran round 1
+    assert draws[3]["screen"][0] == 2 and all(draws[d]["screen"][0] == 0 for d in (1, 2, 4))
+    optimization = json.loads((folder / "split.json").read_text())["optimization"]
+    assert [len(r) for r in search["rounds"]] == [2, min(4, len(optimization))]
+    assert [d for d, c in draws.items() if len(c["screen"]) > 1] == [1, 3]  # halving kept the better half
+    assert [d for d, c in draws.items() if c["gated"]] == [3] and draws[3]["passed_gate"]
+    assert it["outcome"] == "accepted" and PHRASE in it["proposal"]["edit"]["text"]
+    assert state["holdout_consultations"] == 1 and state["gate_tests"] == 1
+    prompts = sorted(p.name for p in (folder / "iterations" / "001").glob("proposer_prompt*.md"))
+    assert prompts == ["proposer_prompt.2.md", "proposer_prompt.3.md", "proposer_prompt.4.md", "proposer_prompt.md"]
+    assert "## Your focus" in (folder / "iterations" / "001" / "proposer_prompt.2.md").read_text()
+    report = (folder / "report.md").read_text()
+    assert "candidates drawn 4, screened 4, gated 1, passed the gate 1, accepted 1" in report
+    assert "error control: holm" in report
+
+
+def test_a_draw_that_gains_nothing_on_the_minibatch_never_reaches_the_gate(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    responses = proposals(ws, "Keep every reply concise.", "Greet the user politely first.")
+    result = bh(*args(ws, responses, "optimizer=parallel", "optimizer.search.candidates=2",
+                      "optimizer.search.minibatch=2", "optimizer.budget.max_iterations=1"))
+    assert result.returncode == 0, result.stderr
+    state = json.loads((run_dir(ws) / "optimize_state.json").read_text())
+    (it,) = state["iterations"]
+    assert it["outcome"] == "screened_out" and "screening minibatch" in it["rejection"]
+    assert it["gate"] is None and state["holdout_consultations"] == 0

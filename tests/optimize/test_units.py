@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from betterharness.config.schema import GateConfig, ReviewConfig, SplitConfig
@@ -279,3 +281,51 @@ def test_the_edit_cap_holds_when_a_proposer_ignores_the_schema() -> None:
     huge = Proposal(edit=Edit(surface="system_prompt", op="rewrite", text="Rule. " * 2000))
     with pytest.raises(Rejected, match="an edit may have 600"):
         candidate_from(harness, huge, [])
+
+
+def test_minibatch_order_puts_failing_cases_first_and_is_seeded() -> None:
+    from betterharness.optimize.search import minibatch_order
+
+    ids = [f"c{i}" for i in range(10)]
+    order = minibatch_order(ids, failing={"c7", "c8", "c9"}, min_failing=2, seed=0, iteration=1)
+    assert sorted(order) == ids and set(order[:2]) <= {"c7", "c8", "c9"}
+    assert order == minibatch_order(list(reversed(ids)), {"c7", "c8", "c9"}, 2, 0, 1)
+    assert order != minibatch_order(ids, {"c7", "c8", "c9"}, 2, 0, 2)  # a new draw each iteration
+
+
+def test_halving_rounds_double_until_keep_remain() -> None:
+    from betterharness.optimize.search import round_sizes, survivors
+
+    assert round_sizes(candidates=8, keep=1, minibatch=3, total=40) == [3, 6, 12, 24]
+    assert round_sizes(candidates=4, keep=1, minibatch=2, total=5) == [2, 4, 5]
+    assert round_sizes(candidates=1, keep=1, minibatch=6, total=4) == [4]
+    assert survivors({1: 0, 2: 3, 3: 3, 4: -1, 5: 1}, [1, 2, 3, 4, 5], keep=1) == [2, 3, 5]
+
+
+def test_screen_score_is_paired_on_epoch_zero() -> None:
+    from betterharness.optimize.search import screen_score
+
+    before = [score("a", False), score("b", True), score("c", False), score("a", False, 1)]
+    after = [score("a", True), score("b", False), score("c", True), score("a", True, 1)]
+    assert screen_score(before, after, ["a", "b", "c"]) == 1  # +a +c -b; epoch 1 is not screened
+    assert screen_score(before, after, ["a"]) == 1
+
+
+def test_holm_and_spending_levels() -> None:
+    from betterharness.optimize.search import holm_thresholds, spending_level
+
+    assert holm_thresholds([0.2], 0.25) == [0.25]  # one candidate: alpha itself
+    assert holm_thresholds([0.03, 0.2, 0.01], 0.25) == pytest.approx([0.125, 0.25, 0.25 / 3])
+    assert holm_thresholds([0.2, 0.24], 0.25) == [0.125, 0.0]  # the first fails: so does the second
+    levels = [spending_level(0.25, j) for j in range(1, 10_000)]
+    assert levels[0] == pytest.approx(0.25 * 6 / math.pi**2) and sum(levels) < 0.25
+
+
+def test_the_gate_holds_a_candidate_to_the_level_it_is_given() -> None:
+    cases = [make_case(c) for c in ("a", "b", "c")]
+    before = [score(c, False, e) for c in ("a", "b", "c") for e in (0, 1)]
+    after = [score(c, True, e) for c in ("a", "b") for e in (0, 1)] + [score("c", False, e) for e in (0, 1)]
+    config = GateConfig(alpha=0.25, min_net_fixed=1)
+    assert gate(cases, before, after, config).passed  # 4 pairs gained, p = 1/16
+    held = gate(cases, before, after, config, level=0.05, control="holm over 3 gated")
+    assert not held.passed and "level 0.05 (holm over 3 gated)" in held.reasons[0]
