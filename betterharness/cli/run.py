@@ -125,9 +125,16 @@ def plan_text(hill: HillClimb) -> str:
     """The rollouts the run will need at most, before any is spent."""
     n = {name: len(hill.of(name)) for name in ("optimization", "holdout", "test")}
     k, iterations = hill.epochs, hill.config.optimizer.budget.max_iterations
-    total = k * (sum(n.values()) + iterations * (n["optimization"] + n["holdout"]) + n["holdout"] + n["test"])
+    search = hill.config.optimizer.search
+    draws = search.candidates * search.parents
+    screened = draws * n["optimization"] if search.minibatch else 0  # epoch 0 of every case, at most
+    gated = min(search.keep, draws) * (n["optimization"] + n["holdout"]) * k
+    total = k * (sum(n.values()) + n["holdout"] + n["test"]) + iterations * (screened + gated)
+    wide = (f", {draws} draws per iteration screened on {search.minibatch}+ cases, {min(search.keep, draws)} gated"
+            if draws > 1 else "")
     return (f"{n['optimization']} optimization / {n['holdout']} holdout / {n['test']} test cases, {k} epochs, "
-            f"up to {iterations} iterations: at most {total} rollouts")
+            f"up to {iterations} iterations{wide}: at most {total} rollouts\n"
+            f"power: {hill.power().describe()}")
 
 
 def older_runs(experiment: Experiment) -> list[Path]:

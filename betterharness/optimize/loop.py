@@ -7,6 +7,7 @@ step is saved, so the same command resumes a run where it stopped.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from betterharness.models.completion import ModelClient
 from betterharness.optimize.diagnose import Diagnosis, diagnose
 from betterharness.optimize.evaluator import Evaluation, Evaluator
 from betterharness.optimize.gate import GateResult, gate, proposer_view, sign_test, transitions
+from betterharness.optimize.power import PowerPlan, plan_power
 from betterharness.optimize.propose import HistoryItem, Proposal, Rejected, ask, candidate_from, parse_proposal
 from betterharness.optimize.propose import render_prompt as render_proposer_prompt
 from betterharness.optimize.review import Evidence, auto_decide, evidence, record_decision
@@ -34,9 +36,10 @@ from betterharness.optimize.search import (
     survivors,
 )
 from betterharness.optimize.state import STATE_FILE, Decision, Iteration, OptimizeState
-from betterharness.optimize.surfaces import tool_defaults
+from betterharness.optimize.surfaces import tokens_added, tool_defaults
 from betterharness.paths import prompts_dir
 from betterharness.runner import Budget, BudgetExceeded
+from betterharness.scoring.score import Score
 from betterharness.store.folder import RunFolder
 
 Reviewer = Callable[[Evidence], Decision | None]
@@ -118,7 +121,10 @@ class HillClimb:
         self.folder.versions.save(baseline)
         try:
             for name in SPLITS:
-                await self.evaluate(self.state.baseline, name, "baseline")
+                baseline_run = await self.evaluate(self.state.baseline, name, "baseline")
+                if name == "optimization":
+                    self.state.power = self.power(baseline_run.scores).describe()
+                    print(f"power: {self.state.power}", file=sys.stderr)
             if self.state.status != "complete":
                 await self.iterate()
                 if self.state.status == "waiting_for_review":
@@ -164,6 +170,20 @@ class HillClimb:
                                           f"{iteration.rejection}")
                 return
 
+    def power(self, scores: Sequence[Score] | None = None) -> PowerPlan:
+        """The gate's power on the optimization set: on the baseline's pass rates when ``scores`` are given,
+        else with every case assumed to fail every time."""
+        ids = [c.id for c in self.of("optimization")]
+        rates = [0.0] * len(ids)
+        if scores is not None:
+            by_case: dict[str, list[float]] = {}
+            for score in scores:
+                if not score.errored:
+                    by_case.setdefault(score.case_id, []).append(score.correctness)
+            rates = [sum(v) / len(v) for cid in ids if (v := by_case.get(cid))]
+        return plan_power(rates, self.epochs, self.config.optimizer.gate, self.config.optimizer.search,
+                          measured=scores is not None)
+
     def parents(self) -> list[str]:
         """The incumbent, then earlier accepted versions (and the baseline), newest first: P of them."""
         accepted = [it.candidate for it in reversed(self.state.iterations) if it.outcome == "accepted" and it.candidate]
@@ -202,6 +222,7 @@ class HillClimb:
                                  "budget resumes it)") from None
         entry, candidate, result = chosen
         iteration.proposal, iteration.candidate, iteration.gate = entry.proposal_model, candidate.hash, result
+        iteration.tokens_added = tokens_added(incumbent, candidate, self.defaults)
         self.folder.save_step(index, "candidate.diff", diff(incumbent, candidate))
         iteration.outcome = "pending_review" if result.passed else "gate_failed"
         self.folder.save_step(index, "iteration.json", iteration)

@@ -19,7 +19,7 @@ from betterharness.harness.diff import changed_surfaces, diff
 from betterharness.harness.templates import Harness
 from betterharness.optimize.gate import GateResult
 from betterharness.optimize.state import STATE_FILE, Decision, Iteration, OptimizeState
-from betterharness.scoring.aggregate import mean_correctness
+from betterharness.scoring.aggregate import aggregate, mean_correctness
 from betterharness.store.folder import RunFolder, now
 from betterharness.store.rollouts import RolloutKey
 
@@ -41,6 +41,8 @@ class Evidence:
     diff: str
     per_tag: dict[str, tuple[float, float]]
     """Tag -> (incumbent, candidate) correctness on the optimization set."""
+    intervals: dict[str, tuple[tuple[float, float], tuple[float, float]]]
+    """Tag -> (incumbent, candidate) 95% Wilson intervals of that correctness (over cases)."""
     samples: list[str]
     """Short excerpts of fixed and broken cases under the candidate."""
     sources: dict[str, str]
@@ -51,12 +53,15 @@ def evidence(folder: RunFolder, by_tag: dict[str, dict[str, list[str]]], iterati
              limit: int = 2) -> Evidence:
     """Per-tag correctness before/after on the optimization set, the diff, and excerpts of fixed/broken cases."""
     delta: dict[str, tuple[float, float]] = {}
+    intervals: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {}
     for tag, parts in sorted(by_tag.items()):
-        values = []
+        values, cis = [], []
         for version in (iteration.incumbent, iteration.candidate):
             scores = folder.rollouts.scores(harness=version, case_ids=parts["optimization"])
             values.append(mean_correctness(scores))
+            cis.append(aggregate(scores).overall.correctness_ci)
         delta[tag] = (values[0], values[1])
+        intervals[tag] = (cis[0], cis[1])
     samples = []
     moves = iteration.gate.transitions if iteration.gate else None
     for case_id in ((moves.fixed + moves.broken) if moves else [])[:limit]:
@@ -68,7 +73,7 @@ def evidence(folder: RunFolder, by_tag: dict[str, dict[str, list[str]]], iterati
     incumbent = folder.versions.load(iteration.incumbent)
     candidate = folder.versions.load(iteration.candidate or "")
     sources = {s: candidate.sources[s] for s in changed_surfaces(incumbent, candidate) if s in candidate.sources}
-    return Evidence(iteration, diff(incumbent, candidate), delta, samples, sources)
+    return Evidence(iteration, diff(incumbent, candidate), delta, intervals, samples, sources)
 
 
 def _edit_text(text: str) -> str:

@@ -38,6 +38,8 @@ class Iteration(BaseModel):
     decision: Decision | None = None
     outcome: Outcome = "no_candidate"
     search: SearchRecord | None = None
+    tokens_added: int | None = Field(default=None, description="About how many tokens the candidate adds to "
+                                     "every prompt holding the surfaces it changed (4 characters per token).")
 
 
 class OptimizeState(BaseModel):
@@ -51,6 +53,7 @@ class OptimizeState(BaseModel):
     proposer_cost_usd: float = 0.0
     holdout_consultations: int = Field(default=0, description="How often the holdout gated a candidate.")
     gate_tests: int = Field(default=0, description="Full-gate tests so far (alpha spending counts them).")
+    power: str | None = Field(default=None, description="The gate's power on the baseline's pass rates.")
 
     @property
     def pending(self) -> Iteration | None:

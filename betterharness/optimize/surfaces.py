@@ -13,7 +13,14 @@ from collections.abc import Iterable, Sequence
 
 from betterharness.agent.tools import ToolEnvironment
 from betterharness.evals.case import EvalCase
-from betterharness.harness.templates import DEFAULT_SOURCE, TOOL_SUITE, Harness, tool_surface
+from betterharness.harness.templates import (
+    DEFAULT_SOURCE,
+    SYSTEM_PROMPT,
+    TOOL_SUITE,
+    Harness,
+    parse_tool_surface,
+    tool_surface,
+)
 
 PARAM_DEFAULT_SOURCE = "{{ param.default }}"
 SUITE_DEFAULT_SOURCE = "*\n"
@@ -54,3 +61,29 @@ def of_tools(tools: Sequence[str] | set[str], surfaces: dict[str, str]) -> dict[
     prefixes = tuple(tool_surface(tool) for tool in tools)
     return {s: source for s, source in surfaces.items()
             if s in prefixes or s.startswith(tuple(p + "." for p in prefixes))}
+
+
+CHARS_PER_TOKEN = 4
+
+
+def rendered(harness: Harness, surface: str, defaults: dict[str, str]) -> str:
+    """What ``surface`` puts in front of the model under ``harness`` ('' for the suite, which adds no text)."""
+    if surface == SYSTEM_PROMPT:
+        return harness.system_prompt([], {})
+    if surface == TOOL_SUITE or not surface.startswith("tool:"):
+        return ""
+    own = defaults.get(surface, "")
+    tool, param = parse_tool_surface(surface)
+    own = own if DEFAULT_SOURCE not in own and "{{ param.default }}" not in own else ""
+    if param:
+        return harness.parameter_description(tool, param, own)
+    return harness.tool_description(tool, own)
+
+
+def tokens_added(incumbent: Harness, candidate: Harness, defaults: dict[str, str]) -> int:
+    """About how many tokens the candidate adds to every prompt that holds the surfaces it changed
+    (rendered text, 4 characters per token; negative when it shortens them)."""
+    changed = {s for s in set(incumbent.sources) | set(candidate.sources)
+               if incumbent.sources.get(s) != candidate.sources.get(s)}
+    delta = sum(len(rendered(candidate, s, defaults)) - len(rendered(incumbent, s, defaults)) for s in changed)
+    return round(delta / CHARS_PER_TOKEN)

@@ -60,6 +60,8 @@ def _iteration(result: OptimizeOutcome, index: int) -> str:
                      f"{len(t.still_passing)}, still failing {len(t.still_failing)}, unstable {len(t.unstable)}")
         lines.append(f"- optimization {fmt(it.gate.opt_before)} → {fmt(it.gate.opt_after)}; holdout "
                      f"{fmt(it.gate.holdout_before)} → {fmt(it.gate.holdout_after)}")
+    if it.tokens_added is not None:
+        lines.append(f"- prompt cost: about {it.tokens_added:+d} tokens on every prompt holding the changed surfaces")
     if it.decision:
         lines.append(f"- review: **{it.decision.verdict}** by {it.decision.by} — {it.decision.reason}")
     if it.index in result.diffs:
@@ -118,6 +120,7 @@ def render_optimize_report(result: OptimizeOutcome) -> str:
         f"- stopped: {state.stop_reason or 'finished'} · holdout consulted {state.holdout_consultations} "
         f"time(s) as a gate (repeated use biases it upward); {_test_line(result)}",
         _search_line(state, result.error_control),
+        *([f"- power: {state.power}"] if state.power else []),
         f"- rollouts: {result.rollouts} · cost: ${result.cost_usd:.4f}",
         exported, "",
         "## Correctness per tag, before and after", "",

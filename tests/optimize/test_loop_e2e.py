@@ -172,7 +172,11 @@ def test_interactive_review_waits_then_resumes(workspace: dict[str, Path]) -> No
                               "general rule, no overfitting"], capture_output=True, text=True, cwd=ROOT)
     assert decided.returncode == 0, decided.stderr
     assert "recorded: approve" in decided.stderr
-    assert "Correctness on the" in decided.stderr and "│ alpha │ 0.00   │ 1.00  │ +1.00 │" in decided.stderr
+    assert "Correctness on the" in decided.stderr, decided.stderr
+    (row,) = [line for line in decided.stderr.splitlines() if line.startswith("│ alpha")]
+    assert [cell.strip().split(" [")[0] for cell in row.strip("│ ").split("│")] == ["alpha", "0.00", "1.00", "+1.00"]
+    assert "[0.00, " in row and ", 1.00]" in row  # 95% intervals over cases
+    assert "Prompt cost: the change adds about +" in decided.stderr
     assert "Transitions: fixed" in decided.stderr and PHRASE in decided.stderr
     second = bh(*args(ws, responses, "review=interactive"))
     assert second.returncode == 0, second.stderr
@@ -316,6 +320,8 @@ def test_parallel_search_screens_four_draws_and_gates_the_one_that_helps(workspa
     report = (folder / "report.md").read_text()
     assert "candidates drawn 4, screened 4, gated 1, passed the gate 1, accepted 1" in report
     assert "error control: holm" in report
+    assert "- power: the gate accepts a candidate that fixes at least" in report
+    assert "power: the gate accepts" in result.stderr and "4 draws per iteration" in result.stderr
 
 
 def test_a_draw_that_gains_nothing_on_the_minibatch_never_reaches_the_gate(workspace: dict[str, Path]) -> None:

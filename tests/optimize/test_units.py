@@ -329,3 +329,32 @@ def test_the_gate_holds_a_candidate_to_the_level_it_is_given() -> None:
     assert gate(cases, before, after, config).passed  # 4 pairs gained, p = 1/16
     held = gate(cases, before, after, config, level=0.05, control="holm over 3 gated")
     assert not held.passed and "level 0.05 (holm over 3 gated)" in held.reasons[0]
+
+
+def test_power_before_spending() -> None:
+    from betterharness.config.schema import SearchConfig
+    from betterharness.optimize.power import first_level, plan_power, power, smallest_gain
+
+    assert smallest_gain(cases=10, epochs=2, level=0.25, min_net_fixed=1) == 1  # 4 pairs: p = 1/16
+    assert smallest_gain(cases=10, epochs=1, level=0.25, min_net_fixed=1) == 2  # 1 pair: p = 1/2
+    assert smallest_gain(cases=3, epochs=1, level=0.01, min_net_fixed=1) is None  # 3 pairs: p = 1/8
+    assert first_level(GateConfig(alpha=0.2), SearchConfig(keep=2)) == pytest.approx(0.1)  # Holm's first level
+    assert power([0.0] * 10, gain=1, epochs=2, level=0.25, min_net_fixed=1) == 1.0  # no noise at all
+    noisy = [0.0] * 5 + [0.5] * 15  # five cases always fail, fifteen pass half the time
+    assert power(noisy, 2, 1, 0.25, 1) < 0.5 < power(noisy, 2, 8, 0.25, 1)  # epochs buy power against noise
+    plan = plan_power(noisy, 1, GateConfig(alpha=0.05), SearchConfig(), measured=True, gain=2)
+    assert plan.smallest_gain == 5 and plan.power < 0.5
+    assert "fixes at least 5 of 20" in plan.describe() and "baseline's pass rates" in plan.describe()
+
+
+def test_tokens_added_counts_only_new_rendered_text() -> None:
+    from betterharness.optimize.surfaces import tokens_added
+
+    incumbent = Harness(name="h", sources={"system_prompt": "Be brief."})
+    defaults = {"tool:lookup": "Look up an order.", "tool:lookup.id": "{{ param.default }}"}
+    prompt = incumbent.with_source("system_prompt", "Be brief. " + "x" * 40)
+    assert tokens_added(incumbent, prompt, defaults) == 10
+    tool = incumbent.with_source("tool:lookup", "Look up an order. " + "y" * 20)  # started from the case's text
+    assert tokens_added(incumbent, tool, defaults) == 5
+    param = incumbent.with_source("tool:lookup.id", "{{ param.default }}" + "z" * 8)
+    assert tokens_added(incumbent, param, defaults) == 2
