@@ -11,7 +11,7 @@ $(BIN)/python:
 
 # The project, its test tools, and BFCL's data (its wheel is only read as data, so its own deps are skipped).
 install: $(BIN)/python
-	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q -e ".[test,bench]"
 	$(BIN)/pip install -q --no-deps "bfcl-eval==2026.3.23"
 
 # The main job, offline, on the embedded local model (fetches its weights on first use).
