@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from betterharness.config.schema import ExperimentConfig
 from betterharness.errors import BHError
 from betterharness.evals.case import EvalCase
-from betterharness.evals.split import SPLITS, Split, SplitName
+from betterharness.evals.split import Split, SplitName
 from betterharness.harness.diff import diff
 from betterharness.harness.templates import Harness
 from betterharness.models.completion import ModelClient
@@ -120,7 +120,7 @@ class HillClimb:
             self.state = OptimizeState(baseline=baseline.hash, incumbent=baseline.hash)
         self.folder.versions.save(baseline)
         try:
-            for name in SPLITS:
+            for name in ("optimization", "holdout"):  # the sealed test split waits for the end
                 baseline_run = await self.evaluate(self.state.baseline, name, "baseline")
                 if name == "optimization":
                     self.state.power = self.power(baseline_run.scores).describe()
@@ -130,8 +130,10 @@ class HillClimb:
                 if self.state.status == "waiting_for_review":
                     self.save()
                     return self.state
-            for name in ("holdout", "test"):
-                await self.evaluate(self.state.incumbent, name, "final")
+            await self.evaluate(self.state.incumbent, "holdout", "final")
+            if self.of("test"):  # read once, after every decision: the baseline's and the final harness's
+                await self.evaluate(self.state.baseline, "test", "baseline")
+                await self.evaluate(self.state.incumbent, "test", "final")
         except BudgetExceeded as exc:
             self.state.stop_reason = str(exc)
         self.state.status = "complete"

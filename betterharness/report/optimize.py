@@ -93,9 +93,10 @@ def _test_line(result: OptimizeOutcome) -> str:
         return "no sealed test split (split.test=0)"
     phases = [p for p in ("baseline", "final") if "test" in result.metrics.get(p, {})]
     if phases == ["baseline", "final"]:
-        return "the test split was only scored, at baseline and at the end, and never read by a decision"
-    return (f"the test split was scored only at {' and '.join(phases) or 'no point'} (the run stopped before "
-            "the end) and never read by a decision")
+        return ("the sealed test split was scored once, after every decision (baseline and final harness), and "
+                "never read by a decision")
+    return (f"the sealed test split was scored for {' and '.join(phases) or 'neither harness'} (the run stopped "
+            "before the end) and never read by a decision")
 
 
 def render_optimize_report(result: OptimizeOutcome) -> str:

@@ -334,3 +334,22 @@ def test_a_draw_that_gains_nothing_on_the_minibatch_never_reaches_the_gate(works
     (it,) = state["iterations"]
     assert it["outcome"] == "screened_out" and "screening minibatch" in it["rejection"]
     assert it["gate"] is None and state["holdout_consultations"] == 0
+
+
+def test_the_sealed_test_split_is_read_once_after_every_decision(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    result = bh(*args(ws, proposals(ws, "Keep every reply concise.", PHRASE), "split=sealed",
+                      "evals.exclude_tags=[beta]"))
+    assert result.returncode == 0, result.stderr
+    folder = run_dir(ws)
+    test_ids = set(json.loads((folder / "split.json").read_text())["test"])
+    assert test_ids
+    rows = [json.loads(line) for line in (folder / "scores.jsonl").read_text().splitlines()]
+    first_test = min(i for i, row in enumerate(rows) if row["case_id"] in test_ids)
+    state = json.loads((folder / "optimize_state.json").read_text())
+    candidates = {it["candidate"] for it in state["iterations"] if it["candidate"]}
+    assert candidates and all(row["harness_hash"] not in candidates or row["case_id"] in test_ids
+                              for row in rows[first_test:])  # no candidate was scored after the test split
+    assert {row["harness_hash"] for row in rows if row["case_id"] in test_ids} == {state["baseline"],
+                                                                                   state["incumbent"]}
+    assert "scored once, after every decision" in (folder / "report.md").read_text()
