@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -192,20 +193,28 @@ class Ideal(Strict):
 class ScriptVariant(Strict):
     """Agent responses the scripted model replays instead when the harness holds a phrase: in the system
     prompt (``system_contains``), in the tools offered (``tools_contain``: any tool's or parameter's
-    description), or both when both are given.
+    description), or offers exactly ``tools_offered``; every condition given must hold.
 
     This lets tests simulate a model whose behaviour depends on the harness.
     """
 
     system_contains: str | None = None
     tools_contain: str | None = None
+    tools_offered: list[str] | None = Field(default=None, description="Exactly these tools, in this order.")
     agent: list[ScriptedStep]
 
     @model_validator(mode="after")
     def _a_condition(self) -> ScriptVariant:
-        if self.system_contains is None and self.tools_contain is None:
-            raise ValueError("a script variant needs system_contains, tools_contain or both")
+        if self.system_contains is None and self.tools_contain is None and self.tools_offered is None:
+            raise ValueError("a script variant needs system_contains, tools_contain or tools_offered")
         return self
+
+    def matches(self, system: str, tools: list[dict[str, Any]]) -> bool:
+        """True when every condition given holds for this system prompt and these tools."""
+        names = [str(t.get("function", {}).get("name")) for t in tools]
+        return ((self.system_contains is None or self.system_contains in system)
+                and (self.tools_contain is None or self.tools_contain in json.dumps(tools, ensure_ascii=False))
+                and (self.tools_offered is None or self.tools_offered == names))
 
 
 class Script(Strict):

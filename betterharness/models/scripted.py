@@ -106,9 +106,7 @@ class ScriptedClient(ModelClient):
         """The next scripted response for this role."""
         if self._variants and messages and messages[0].get("role") == "system":
             system = str(messages[0].get("content") or "")
-            offered = json.dumps(tools or [], ensure_ascii=False)
-            chosen = next((v for v in self._variants if (v.system_contains is None or v.system_contains in system)
-                           and (v.tools_contain is None or v.tools_contain in offered)), None)
+            chosen = next((v for v in self._variants if v.matches(system, tools or [])), None)
             self._variants = []
             if chosen is not None:
                 self._queue = list(chosen.agent)

@@ -353,3 +353,26 @@ def test_the_sealed_test_split_is_read_once_after_every_decision(workspace: dict
     assert {row["harness_hash"] for row in rows if row["case_id"] in test_ids} == {state["baseline"],
                                                                                    state["incumbent"]}
     assert "scored once, after every decision" in (folder / "report.md").read_text()
+
+
+def test_the_tool_suite_is_a_surface_a_proposal_can_trim(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    decoy = {"name": "describe_task", "description": "Describe how the task would be done.",
+             "parameters": {"type": "object", "properties": {}}, "responses": [{"default": "described"}]}
+    for path in ws["evals"].rglob("*.yaml"):  # these agents act only when the decoy tool is not offered
+        spec = yaml.safe_load(path.read_text())
+        spec["environment"]["tools"].append(decoy)
+        for variant in spec["script"].get("variants", []):
+            variant.pop("system_contains")
+            variant["tools_offered"] = ["do_task"]
+        path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    responses = ws["root"] / "suite_proposals.yaml"
+    responses.write_text(yaml.safe_dump([{"edit": {"surface": "tool_suite", "op": "rewrite",
+                                                   "text": "*\n-describe_task\n"},
+                                          "rationale": "The agent describes instead of acting."}]))
+    result = bh(*args(ws, responses))
+    assert result.returncode == 0, result.stderr
+    state = json.loads((run_dir(ws) / "optimize_state.json").read_text())
+    assert state["iterations"][0]["outcome"] == "accepted"
+    (exported,) = [p for p in ws["harness"].iterdir() if p.name.startswith("default_opt_")]
+    assert (exported / "tool_suite.md.j2").read_text() == "*\n-describe_task\n"
