@@ -23,9 +23,11 @@ from betterharness.harness.templates import Harness, load_harness
 from betterharness.paths import USER_PROMPT, prompts_dir
 from betterharness.secrets import redact, redact_override
 
-HASH_VERSION = 2
+HASH_VERSION = 3
 NOT_HASHED = ("runtime", "name")
 """Top-level config keys that never change results."""
+OPTIMIZE_ONLY = ("optimizer", "review", "split")
+"""Top-level config keys that change only an optimize run's results (a plain run never reads them)."""
 PACKAGES = ("betterharness", "hydra-core", "omegaconf", "pydantic", "litellm", "jinja2", "xllamacpp", "langsmith")
 
 
@@ -48,9 +50,17 @@ def input_digests(config: ExperimentConfig, cases: Sequence[EvalCase], harness: 
     }
 
 
+def hashed_config(dumped: dict[str, Any]) -> dict[str, Any]:
+    """The part of a (redacted, JSON-dumped) config that can change results: never the runtime or the name,
+    and for a plain run (``optimizer.name: none``) not the optimizer, review or split settings either, so
+    a new optimizer key does not change every plain run's identity."""
+    plain = (dumped.get("optimizer") or {}).get("name") == "none"
+    return {k: v for k, v in dumped.items() if k not in NOT_HASHED and not (plain and k in OPTIMIZE_ONLY)}
+
+
 def identity(config: ExperimentConfig, cases: Sequence[EvalCase], harness: Harness) -> str:
     """The 12-hex-digit identity of an experiment (runtime settings excluded)."""
-    hashed = {k: v for k, v in redact(config.model_dump(mode="json")).items() if k not in NOT_HASHED}
+    hashed = hashed_config(redact(config.model_dump(mode="json")))
     payload = {"v": HASH_VERSION, "config": hashed, "inputs": input_digests(config, cases, harness)}
     return sha256_hex(canonical_json(payload))[:12]
 

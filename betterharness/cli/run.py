@@ -139,13 +139,13 @@ def plan_text(hill: HillClimb) -> str:
 
 def older_runs(experiment: Experiment) -> list[Path]:
     """Folders under the outputs root where an earlier release ran this same experiment (another identity)."""
-    from betterharness.experiment import HASH_VERSION, NOT_HASHED
+    from betterharness.experiment import HASH_VERSION, hashed_config
     from betterharness.secrets import redact
     from betterharness.store.folder import runs_under
     from betterharness.store.format import StoreError
 
     def results_config(config: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in redact(config).items() if k not in NOT_HASHED}
+        return hashed_config(redact(config))
 
     ours = results_config(experiment.config.model_dump(mode="json"))
     found = []

@@ -40,7 +40,7 @@ def test_every_option_composes(group: str, option: str) -> None:
     config = validate_config(_compose([f"{group}={option}"]))
     if group == "model":
         assert config.model.id
-    if group == "evals" and option not in ("all", "smoke"):
+    if group == "evals" and option not in ("all", "smoke", "learnable"):
         assert config.evals.include_tags == [option]
 
 
@@ -58,6 +58,16 @@ def test_runtime_does_not_change_hash() -> None:
     assert config_hash(base) == config_hash(_compose(["model=scripted", "runtime=ci", "runtime.concurrency=3"]))
     assert config_hash(base) != config_hash(_compose(["model=scripted", "epochs=2"]))
     assert config_hash(base) != config_hash(_compose(["model=gpt"]))
+
+
+def test_optimizer_settings_are_not_in_a_plain_runs_identity() -> None:
+    plain = config_hash(_compose(["model=scripted"]))
+    assert plain == config_hash(_compose(["model=scripted", "+optimizer.search.candidates=7", "split.seed=3",
+                                          "review=interactive"]))
+    tuned = _compose(["model=scripted", "optimizer=hillclimb"])
+    assert config_hash(tuned) != plain
+    assert config_hash(tuned) != config_hash(_compose(["model=scripted", "optimizer=hillclimb",
+                                                       "optimizer.search.candidates=7"]))
 
 
 CASE = """\
