@@ -37,6 +37,11 @@ def evals_dir() -> Path:
     return _first_existing(PACKAGE_DIR.parent / "evals", PACKAGE_DIR / "evals_data")
 
 
+def shipped_suite(name: str) -> Path:
+    """A shipped case folder other than ``evals/`` (e.g. ``evals_learnable``), in the checkout or the wheel."""
+    return _first_existing(PACKAGE_DIR.parent / name, PACKAGE_DIR / name)
+
+
 def prompts_dir() -> Path:
     """The directory of user-editable prompt templates (judge, simulated user, proposer)."""
     return _first_existing(PACKAGE_DIR.parent / "prompts", PACKAGE_DIR / "prompts")

@@ -14,7 +14,7 @@ from betterharness.config.schema import EvalsConfig
 from betterharness.errors import CaseError, ConfigError
 from betterharness.evals.case import EvalCase
 from betterharness.evals.yaml_lines import YAMLLimit, line_of, load_with_nodes
-from betterharness.paths import evals_dir
+from betterharness.paths import evals_dir, shipped_suite
 
 
 def _located(path: Path, line: int | None) -> str:
@@ -89,8 +89,16 @@ class CaseSet:
 
 
 def case_root(config: EvalsConfig) -> Path:
-    """The directory the config's case globs are relative to."""
-    return Path(config.root).expanduser() if config.root else evals_dir()
+    """The directory the config's case globs are relative to: the shipped ``evals/`` when ``root`` is null; a
+    bare folder name that is not in the working directory names a shipped suite (``evals_learnable``)."""
+    if not config.root:
+        return evals_dir()
+    root = Path(config.root).expanduser()
+    if not root.is_absolute() and not root.exists() and "/" not in config.root:
+        shipped = shipped_suite(config.root)
+        if shipped.is_dir():
+            return shipped
+    return root
 
 
 def load_all(root: Path, patterns: list[str] | None = None) -> CaseSet:

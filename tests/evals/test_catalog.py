@@ -9,18 +9,19 @@ import pytest
 
 from betterharness.cli import catalog
 from betterharness.evals.load import load_all
-from betterharness.paths import evals_dir
+from betterharness.paths import evals_dir, shipped_suite
 
 
-def test_catalog_md_matches_the_cases() -> None:
-    path = evals_dir() / "CATALOG.md"
-    expected = catalog.render_catalog(load_all(evals_dir()).cases)
+@pytest.mark.parametrize("root", [evals_dir(), shipped_suite("evals_learnable")], ids=lambda p: p.name)
+def test_catalog_md_matches_the_cases(root: Path) -> None:
+    path = root / "CATALOG.md"
+    expected = catalog.render_catalog(load_all(root).cases)
     committed = path.read_text(encoding="utf-8") if path.exists() else ""
     if committed != expected:
         diff = difflib.unified_diff(committed.splitlines(), expected.splitlines(), "committed", "from cases",
                                     lineterm="", n=1)
         pytest.fail(f"{path} is {'out of date with' if committed else 'missing for'} the case files: run "
-                    "`python -m betterharness catalog --write` and commit the result\n"
+                    f"`python -m betterharness catalog --root {root.name} --write` and commit the result\n"
                     + "\n".join(list(diff)[:30]), pytrace=False)
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from betterharness.evals.schema import render
-from betterharness.paths import evals_dir
+from betterharness.paths import evals_dir, shipped_suite
 
 
 def test_schema_file_matches_the_model() -> None:
@@ -17,7 +17,8 @@ def test_schema_file_matches_the_model() -> None:
     assert current == render(), "evals/schema.json drifted: run python -m betterharness schema"
 
 
-@pytest.mark.parametrize("path", sorted(evals_dir().glob("**/*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted([*evals_dir().glob("**/*.yaml"),
+                                         *shipped_suite("evals_learnable").glob("**/*.yaml")]), ids=lambda p: p.stem)
 def test_shipped_case_validates_against_schema(path) -> None:
     schema = json.loads((evals_dir() / "schema.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(schema).validate(yaml.safe_load(path.read_text(encoding="utf-8")))
