@@ -23,7 +23,7 @@ demo: install
 check: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/ruff check betterharness tests
+	$(BIN)/ruff check betterharness tests benchmarks
 
 # The checks, then every test, including the real local-model smoke test.
 test: check

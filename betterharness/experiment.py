@@ -8,6 +8,7 @@ stage receives them.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,10 +18,11 @@ from typing import Any
 
 from betterharness.config.schema import ExperimentConfig
 from betterharness.digest import canonical_json, digest_files, digest_of, sha256_hex
+from betterharness.errors import ConfigError
 from betterharness.evals.case import EvalCase
 from betterharness.evals.load import CaseSet, load_cases
 from betterharness.harness.templates import Harness, load_harness
-from betterharness.paths import USER_PROMPT, prompts_dir
+from betterharness.paths import JUDGE_PROMPT, USER_PROMPT, prompts_dir
 from betterharness.secrets import redact, redact_override
 
 HASH_VERSION = 3
@@ -39,6 +41,27 @@ def prompts_used(config: ExperimentConfig, cases: Sequence[EvalCase]) -> list[st
     if config.optimizer.name != "none":
         used.append(config.optimizer.proposer_template)
     return used
+
+
+def roles_used(config: ExperimentConfig, cases: Sequence[EvalCase]) -> list[str]:
+    """The model roles this run calls: the agent, and the judge, simulated user and proposer when needed."""
+    prompts = set(prompts_used(config, cases))
+    used = ["agent"]
+    used += ["judge"] if JUDGE_PROMPT in prompts else []
+    used += ["user"] if USER_PROMPT in prompts else []
+    used += ["proposer"] if config.optimizer.name != "none" else []
+    return used
+
+
+def check_keys(config: ExperimentConfig, cases: Sequence[EvalCase]) -> None:
+    """Stop before anything is written when a role this run calls names an ``api_key_env`` that is unset."""
+    for role in roles_used(config, cases):
+        env = config.role(role).api_key_env  # type: ignore[arg-type]
+        if env and not os.environ.get(env):
+            raise ConfigError(f"the {role} model's key variable {env} is not set",
+                              key="model.api_key_env" if role == "agent" else f"roles.{role}.api_key_env",
+                              value=env, fix=f"export {env}=<your key>, or point api_key_env at the variable "
+                                             "holding it")
 
 
 def input_digests(config: ExperimentConfig, cases: Sequence[EvalCase], harness: Harness) -> dict[str, str]:

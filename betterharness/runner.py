@@ -132,6 +132,8 @@ class RunStats:
     connection_failures: int = 0
     unreachable: int = 0
     """Rollouts run now that could not reach the provider."""
+    errored: list[str] = field(default_factory=list)
+    """The errors of rollouts run now that infrastructure ended (counted, not scored)."""
 
 
 class Progress:
@@ -263,6 +265,8 @@ async def run_rollouts(
             stats.ran += 1
             if score.error:
                 stats.errors.append(f"{case.id}#{epoch}: {score.error}")
+            if score.errored:
+                stats.errored.append(f"{score.error_kind}: {score.error}")
             _watch(stats, trace, model)
             progress.update(score)
 
@@ -274,6 +278,12 @@ async def run_rollouts(
         stats.fatal = InfrastructureError(
             f"no rollout could reach {model}: every one of the {stats.ran} failed to connect",
             key="model.id", value=model, fix=INFRASTRUCTURE_FIXES["connection"] + "; run again to resume")
+    if stats.fatal is None and stats.ran and len(stats.errored) == stats.ran:
+        stats.fatal = InfrastructureError(
+            f"no rollout of {model} could be scored: every one of the {stats.ran} run now errored "
+            f"(first: {stats.errored[0][:300]})", key="model.id", value=model,
+            fix="check the provider, model.api_base, the key and the judge's model; finished rollouts are kept "
+                "and errored ones run again when you repeat the command")
     if stats.fatal is not None:
         raise stats.fatal
     if stats.stopped is not None:

@@ -123,6 +123,9 @@ def render_text(source: str, context: dict[str, Any], origin: str = "<template>"
         if "no loader" in str(exc):
             raise TemplateError("templates cannot include, import or extend other templates", file=origin,
                                 fix="put the text in this template, or in harness.vars") from None
-        raise TemplateError(f"template failed to render: {exc}", file=origin) from None
+        raise TemplateError(f"template failed to render: {exc}", file=origin,
+                            fix="check the types of the values the template combines") from None
     except (jinja2.TemplateError, ArithmeticError, ValueError, MemoryError, RecursionError) as exc:
-        raise TemplateError(f"template failed to render: {type(exc).__name__}: {exc}", file=origin) from None
+        raise TemplateError(f"template failed to render: {type(exc).__name__}: {exc}", file=origin,
+                            fix=f"templates are bounded ({MAX_SECONDS:g}s, {MAX_OUTPUT} characters, sandboxed "
+                                "ranges): compute less in the template, or pass the value in harness.vars") from None

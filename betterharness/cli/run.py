@@ -127,11 +127,10 @@ def plan_text(hill: HillClimb) -> str:
     k, iterations = hill.epochs, hill.config.optimizer.budget.max_iterations
     search = hill.config.optimizer.search
     draws = search.candidates * search.parents
-    screened = draws * n["optimization"] if search.minibatch else 0  # epoch 0 of every case, at most
-    gated = min(search.keep, draws) * (n["optimization"] + n["holdout"]) * k
-    total = k * (sum(n.values()) + n["holdout"] + n["test"]) + iterations * (screened + gated)
-    wide = (f", {draws} draws per iteration screened on {search.minibatch}+ cases, {min(search.keep, draws)} gated"
-            if draws > 1 else "")
+    total = k * (sum(n.values()) + n["holdout"] + n["test"]) + iterations * hill.iteration_cost()
+    gated = min(search.keep, draws) if search.minibatch else draws
+    wide = (f", {draws} draws per iteration" + (f" screened on {search.minibatch}+ cases" if search.minibatch else "")
+            + f", {gated} gated" if draws > 1 else "")
     return (f"{n['optimization']} optimization / {n['holdout']} holdout / {n['test']} test cases, {k} epochs, "
             f"up to {iterations} iterations{wide}: at most {total} rollouts\n"
             f"power: {hill.power().describe()}")
@@ -205,7 +204,7 @@ def summarize(config: ExperimentConfig, report: Path) -> str:
 def _app(cfg: DictConfig) -> None:
     from betterharness.cli.review import terminal_reviewer
     from betterharness.config.load import load_config
-    from betterharness.experiment import prepare
+    from betterharness.experiment import check_keys, prepare
     from betterharness.runner import BudgetExceeded
     from betterharness.store.folder import RunFolder
 
@@ -217,6 +216,7 @@ def _app(cfg: DictConfig) -> None:
     try:
         config = load_config(cfg, choices, overrides)
         experiment = prepare(config, choices, overrides)
+        check_keys(config, experiment.cases.cases)  # before the run folder exists
         with RunFolder(experiment.folder).log_to():
             report = run_experiment(experiment, terminal_reviewer)
         print(summarize(config, report))

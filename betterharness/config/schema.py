@@ -93,7 +93,7 @@ class SearchConfig(Group):
     temperature: float | None = Field(default=0.8, ge=0, description="Proposer temperature for every proposal "
                                       "after an iteration's first (null: the model's own).")
     minibatch: int = Field(default=0, ge=0, description="Optimization cases of the first screening round; 0 sends "
-                           "every candidate to the full gate unscreened.")
+                           "every candidate to the full gate unscreened (`keep` applies only to screening).")
     min_failing: int = Field(default=2, ge=0, description="Cases the incumbent fails that every minibatch holds.")
     keep: int = Field(default=1, ge=1, description="Candidates that reach the full gate per iteration.")
     min_gain: int = Field(default=1, ge=0, description="Net epoch pairs gained on the last screening round "

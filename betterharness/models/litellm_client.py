@@ -90,7 +90,8 @@ def _kind(exc: BaseException) -> str:
     """Whose fault a failed call is, as ModelCallError.kind."""
     lm = litellm()
     refused = tuple(getattr(lm, name) for name in ("AuthenticationError", "PermissionDeniedError") if hasattr(lm, name))
-    if isinstance(exc, refused) or "missing credentials" in str(exc).lower():
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, refused) or status in (401, 403) or "missing credentials" in str(exc).lower():
         return "auth"
     if isinstance(exc, getattr(lm, "ContextWindowExceededError", ())):
         return "context"

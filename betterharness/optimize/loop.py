@@ -32,6 +32,7 @@ from betterharness.optimize.search import (
     minibatch_order,
     round_sizes,
     screen_score,
+    screening_cost,
     spending_level,
     survivors,
 )
@@ -160,8 +161,8 @@ class HillClimb:
             if scored and all(s.passed for s in scored):
                 self.state.stop_reason = "every optimization case passes"
                 return
-            needed = (len(self.of("optimization")) + len(self.of("holdout"))) * self.epochs
-            if (why := self.budget.refusal(needed)) is not None:  # what a candidate's validation will run
+            needed = self.iteration_cost()
+            if (why := self.budget.refusal(needed)) is not None:  # what screening and validation will run
                 raise BudgetExceeded(f"{why}, before iteration {len(done) + 1}")
             iteration = await self.step(len(done) + 1, opt)
             self.state.iterations.append(iteration)
@@ -185,6 +186,15 @@ class HillClimb:
             rates = [sum(v) / len(v) for cid in ids if (v := by_case.get(cid))]
         return plan_power(rates, self.epochs, self.config.optimizer.gate, self.config.optimizer.search,
                           measured=scores is not None)
+
+    def iteration_cost(self) -> int:
+        """The most rollouts one iteration runs: screening, then the gate of every candidate it sends on."""
+        search = self.config.optimizer.search
+        draws = search.candidates * search.parents
+        n_opt, n_hold = len(self.of("optimization")), len(self.of("holdout"))
+        gated = min(search.keep, draws) if search.minibatch else draws
+        return (screening_cost(draws, search.keep, search.minibatch, n_opt)
+                + gated * (n_opt + n_hold) * self.epochs)
 
     def parents(self) -> list[str]:
         """The incumbent, then earlier accepted versions (and the baseline), newest first: P of them."""
@@ -287,8 +297,8 @@ class HillClimb:
                      record: SearchRecord) -> list[tuple[Draw, Harness]]:
         """Successive halving on growing minibatches; the survivors that gained enough, best first."""
         search = self.config.optimizer.search
-        if search.minibatch == 0:
-            return valid[: search.keep]
+        if search.minibatch == 0:  # unscreened: every valid draw goes to the gate, under the error control
+            return valid
         cases = self.of("optimization")
         failing = {s.case_id for s in opt.scores if not s.passed and not s.errored}
         order = minibatch_order([c.id for c in cases], failing, search.min_failing, search.seed, index)

@@ -47,6 +47,18 @@ def round_sizes(candidates: int, keep: int, minibatch: int, total: int) -> list[
         alive, size = max(keep, math.ceil(alive / 2)), min(size * 2, total)
 
 
+def screening_cost(candidates: int, keep: int, minibatch: int, total: int) -> int:
+    """The most rollouts one iteration's screening runs: each round adds its new cases for every candidate
+    still in it (earlier rounds' rollouts are reused)."""
+    if minibatch == 0:
+        return 0
+    cost, alive, done = 0, candidates, 0
+    for size in round_sizes(candidates, keep, minibatch, total):
+        cost += alive * (size - done)
+        done, alive = size, max(keep, math.ceil(alive / 2))
+    return cost
+
+
 def screen_score(incumbent: Sequence[Score], candidate: Sequence[Score], case_ids: Sequence[str]) -> int:
     """Epoch-0 pairs gained minus pairs lost against the incumbent on ``case_ids``."""
     wanted = set(case_ids)

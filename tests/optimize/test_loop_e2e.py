@@ -376,3 +376,16 @@ def test_the_tool_suite_is_a_surface_a_proposal_can_trim(workspace: dict[str, Pa
     assert state["iterations"][0]["outcome"] == "accepted"
     (exported,) = [p for p in ws["harness"].iterdir() if p.name.startswith("default_opt_")]
     assert (exported / "tool_suite.md.j2").read_text() == "*\n-describe_task\n"
+
+
+def test_without_screening_every_draw_is_gated_under_holm(workspace: dict[str, Path]) -> None:
+    ws = workspace
+    responses = proposals(ws, "Keep every reply concise.", PHRASE)
+    result = bh(*args(ws, responses, "optimizer.search.candidates=2", "optimizer.budget.max_iterations=1"))
+    assert result.returncode == 0, result.stderr
+    state = json.loads((run_dir(ws) / "optimize_state.json").read_text())
+    (it,) = state["iterations"]
+    gated = [c for c in it["search"]["candidates"] if c["gated"]]
+    assert len(gated) == 2 and state["holdout_consultations"] == 2 and state["gate_tests"] == 2
+    assert sorted(c["level"] for c in gated) == pytest.approx([0.5, 1.0])  # Holm: alpha/2, then alpha (alpha=1 here)
+    assert it["outcome"] == "accepted" and PHRASE in it["proposal"]["edit"]["text"]

@@ -302,6 +302,13 @@ def test_halving_rounds_double_until_keep_remain() -> None:
     assert survivors({1: 0, 2: 3, 3: 3, 4: -1, 5: 1}, [1, 2, 3, 4, 5], keep=1) == [2, 3, 5]
 
 
+def test_screening_cost_counts_each_rounds_new_cases_for_the_candidates_in_it() -> None:
+    from betterharness.optimize.search import screening_cost
+
+    assert screening_cost(candidates=4, keep=1, minibatch=2, total=5) == 4 * 2 + 2 * 2 + 1 * 1
+    assert screening_cost(candidates=4, keep=1, minibatch=0, total=5) == 0
+
+
 def test_screen_score_is_paired_on_epoch_zero() -> None:
     from betterharness.optimize.search import screen_score
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -73,8 +74,8 @@ class MockToolRunner:
         value = response.value
         if response.template:
             context = {"arguments": arguments, **arguments}
-            try:
-                value = _render(value, context, origin=f"mock tool {self.tool.name}")
+            try:  # in a thread: a slow template (bounded at 2 s) must not stall the other rollouts' clocks
+                value = await asyncio.to_thread(_render, value, context, f"mock tool {self.tool.name}")
             except TemplateError as exc:
                 raise CaseDefect(f"{self.tool.name} failed: {exc.problem}") from None
         return serialize(value)
